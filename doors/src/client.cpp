@@ -1,0 +1,594 @@
+// The client side: door_call, door_info, door_revoke, door_getparam/door_setparam, and the
+// per-thread call channels under them.
+//
+// Every thread that calls a door gets its own channel to it (a SOCK_SEQPACKET pair whose server
+// end it hands to the door over the door descriptor with kAttach), so concurrent callers never
+// share a socket and replies need no routing. Door descriptors themselves carry only kAttach and
+// kInfoRequest, which is why processes may share them (fork, descriptor passing) safely.
+#include "client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "arena.h"
+#include "server.h"
+#include "sys.h"
+
+namespace doors::detail {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// What this process has learnt of remote doors, for door_info after a door went away and for
+// the attributes of passed descriptors.
+
+struct KnownDoor {
+  WireInfo info{};
+  bool revoked = false;
+};
+
+struct InfoCache {
+  std::mutex mu;
+  std::unordered_map<uint64_t, KnownDoor> doors;
+};
+
+InfoCache& info_cache() {
+  static InfoCache* c = new InfoCache;  // never destroyed: used until the last thread ends
+  return *c;
+}
+
+void mark_revoked(uint64_t id) {
+  InfoCache& c = info_cache();
+  std::lock_guard lk(c.mu);
+  KnownDoor& k = c.doors[id];
+  k.info.id = id;
+  k.revoked = true;
+}
+
+bool known_door(uint64_t id, KnownDoor* out) {
+  InfoCache& c = info_cache();
+  std::lock_guard lk(c.mu);
+  auto it = c.doors.find(id);
+  if (it == c.doors.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels.
+
+struct Channel {
+  int fd = -1;
+  uint64_t door_id = 0;
+  uint64_t generation = 0;
+  WriterArena args;       // our argument arena
+  ReaderMapping results;  // the server's result arena
+  bool args_outstanding = false;
+  uint64_t args_offset = 0;
+
+  ~Channel() { close_quietly(fd); }
+};
+
+// Every channel of the process, so that a fork child can close the ones it inherited.
+struct ChannelRegistry {
+  std::mutex mu;
+  std::unordered_set<Channel*> all;
+  std::atomic<uint64_t> generation{0};  // bumped in each fork child
+};
+
+ChannelRegistry& registry();
+
+void before_fork() { registry().mu.lock(); }
+void after_fork_parent() { registry().mu.unlock(); }
+
+// A child must not read its parent's channels (it would steal the parent's replies): it closes
+// them and opens its own on first use.
+void after_fork_child() {
+  ChannelRegistry& r = registry();
+  for (Channel* ch : r.all) {
+    close_quietly(ch->fd);
+    ch->fd = -1;
+    ch->args.reset();
+    ch->results.reset();
+    ch->args_outstanding = false;
+  }
+  r.all.clear();
+  r.generation.fetch_add(1);
+  r.mu.unlock();
+}
+
+ChannelRegistry& registry() {
+  static ChannelRegistry* r = [] {
+    auto* created = new ChannelRegistry;
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    return created;
+  }();
+  return *r;
+}
+
+struct ClientThread {
+  std::vector<Channel*> channels;
+  Received rx;
+  char buf[kMaxFrameBytes];
+
+  ~ClientThread() {
+    for (Channel* ch : channels) forget(ch);
+  }
+
+  static void forget(Channel* ch) {
+    {
+      ChannelRegistry& r = registry();
+      std::lock_guard lk(r.mu);
+      r.all.erase(ch);
+    }
+    delete ch;
+  }
+
+  void drop(Channel* ch) {
+    for (size_t i = 0; i < channels.size(); ++i) {
+      if (channels[i] == ch) {
+        channels[i] = channels.back();
+        channels.pop_back();
+        break;
+      }
+    }
+    forget(ch);
+  }
+
+  // Closes channels whose server end is gone (the door was closed, revoked or its server died).
+  void sweep() {
+    std::vector<pollfd> fds(channels.size());
+    for (size_t i = 0; i < channels.size(); ++i) fds[i] = {channels[i]->fd, POLLRDHUP, 0};
+    if (::poll(fds.data(), fds.size(), 0) <= 0) return;
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) drop(channels[i]);
+    }
+  }
+};
+
+thread_local std::unique_ptr<ClientThread> t_client;
+
+ClientThread& client_thread() {
+  if (!t_client) t_client = std::make_unique<ClientThread>();
+  return *t_client;
+}
+
+constexpr size_t kSweepThreshold = 16;
+
+// The calling thread's channel to door id, reached through door descriptor fd.
+Channel* channel_for(int fd, uint64_t id) {
+  ClientThread& t = client_thread();
+  uint64_t generation = registry().generation.load();
+  for (size_t i = 0; i < t.channels.size();) {
+    Channel* ch = t.channels[i];
+    if (ch->generation != generation) {  // inherited across fork: already closed
+      t.drop(ch);
+      continue;
+    }
+    if (ch->door_id == id) return ch;
+    ++i;
+  }
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  int on = 1;
+  // A receive timeout makes the kernel fail a signal-interrupted recv with EINTR even under
+  // SA_RESTART, as door_call(3C) must; the timeout itself is never reached in practice.
+  timeval forever{365L * 24 * 3600, 0};
+  if (::setsockopt(theirs.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0 ||
+      ::setsockopt(ours.get(), SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever)) != 0) {
+    return nullptr;
+  }
+  Outgoing out;
+  out.frame.magic = kFrameMagic;
+  out.frame.kind = FrameKind::kAttach;
+  out.frame.desc_num = 1;
+  DescMeta meta{};
+  int pass = theirs.get();
+  out.meta = &meta;
+  out.fds = &pass;
+  out.nfds = 1;
+  if (send_frame(fd, out) != 0) {
+    mark_revoked(id);
+    errno = EBADF;  // the door's server end is gone: revoked, or its server exited
+    return nullptr;
+  }
+  auto ch = std::make_unique<Channel>();
+  ch->fd = ours.release();
+  ch->door_id = id;
+  ch->generation = generation;
+  {
+    ChannelRegistry& r = registry();
+    std::lock_guard lk(r.mu);
+    r.all.insert(ch.get());
+  }
+  if (t.channels.size() >= kSweepThreshold) t.sweep();
+  t.channels.push_back(ch.get());
+  return ch.release();
+}
+
+// Waits for the reply to what was just sent on ch. 1 with a frame in t.rx, or -1 with errno.
+int await_reply(ClientThread& t, Channel* ch, bool interruptible) {
+  for (;;) {
+    int r = recv_frame(ch->fd, t.buf, t.rx, interruptible);
+    if (r > 0) return 1;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;  // the receive timeout
+    if (r < 0 && errno == EMFILE) return -1;  // descriptors lost to our limit; stream in step
+    // Interrupted by a signal, the server end closed mid-call, or a malformed reply: the call is
+    // abandoned (EINTR, door_call(3C)). Dropping the channel tells the server (it sees the
+    // hang-up) and keeps a late reply from being read as the answer to a later call.
+    if (r == 0) mark_revoked(ch->door_id);
+    t.drop(ch);
+    errno = EINTR;
+    return -1;
+  }
+}
+
+bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+// door_info figures from the door's server. -1 with errno EBADF when the door is revoked or its
+// server is gone (and the door is then remembered as revoked).
+int remote_info(int fd, uint64_t id, WireInfo* out) {
+  Channel* ch = channel_for(fd, id);
+  if (ch == nullptr) return -1;
+  ClientThread& t = client_thread();
+  Outgoing req;
+  req.frame.magic = kFrameMagic;
+  req.frame.kind = FrameKind::kInfoRequest;
+  if (send_frame(ch->fd, req) != 0) {
+    t.drop(ch);
+  } else if (await_reply(t, ch, /*interruptible=*/false) > 0) {
+    const Frame& f = t.rx.frame;
+    bool ok = f.kind == FrameKind::kInfo && f.data_size == sizeof(WireInfo) && t.rx.nfds == 0;
+    if (ok) memcpy(out, t.rx.inline_data, sizeof(WireInfo));
+    t.rx.close_fds();
+    if (ok && out->id == id) {
+      remember_info(*out);
+      return 0;
+    }
+    t.drop(ch);  // kRevoked, or an answer that is not about this door
+  }
+  mark_revoked(id);
+  errno = EBADF;
+  return -1;
+}
+
+size_t roundup(size_t v, size_t to) { return (v + to - 1) / to * to; }
+
+// Places a kReply's results as door_call(3C) specifies: in rbuf when they fit (rbuf and rsize
+// unchanged), else in a fresh anonymous mapping the caller munmaps.
+int deliver_results(ClientThread& t, Channel* ch, door_arg_t& a, bool no_results) {
+  Received& rx = t.rx;
+  const Frame& f = rx.frame;
+  auto protocol_error = [&] {
+    rx.close_fds();
+    t.drop(ch);
+    errno = EINTR;
+    return -1;
+  };
+  if (f.flags & kNewArena) {
+    int arena = rx.fds[0];
+    rx.fds[0] = -1;
+    if (ch->results.adopt(arena) != 0) return protocol_error();
+  }
+  const char* src = nullptr;
+  if (f.data_size > 0) {
+    src = (f.flags & kDataInArena) ? ch->results.range(f.arena_offset, f.data_size)
+                                   : rx.inline_data;
+    if (src == nullptr) return protocol_error();
+  }
+  if (no_results) {
+    rx.close_fds();
+    return 0;
+  }
+  size_t size = f.data_size;
+  unsigned n = f.desc_num;
+  size_t rlen = n > 0 ? roundup(size, sizeof(door_desc_t)) : size;
+  size_t total = rlen + n * sizeof(door_desc_t);
+  int* fds = rx.passed_fds();
+  char* dst = a.rbuf;
+  if (total > 0 && (dst == nullptr || total > a.rsize)) {
+    size_t len = roundup(total, static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
+    void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      rx.close_fds();
+      errno = EOVERFLOW;  // door_call(3C): the results could not be mapped
+      return -1;
+    }
+    dst = static_cast<char*>(m);
+    a.rbuf = dst;
+    a.rsize = len;
+  }
+  if (size > 0) memcpy(dst, src, size);
+  for (unsigned i = 0; i < n; ++i) {
+    ::fcntl(fds[i], F_SETFD, 0);  // the caller's own descriptors now, inherited like any other
+    door_desc_t d;
+    describe_received(fds[i], rx.meta[i], &d);
+    memcpy(dst + rlen + i * sizeof(door_desc_t), &d, sizeof(d));
+  }
+  rx.nfds = 0;
+  a.data_ptr = dst;
+  a.data_size = size;
+  a.desc_ptr = n > 0 ? reinterpret_cast<door_desc_t*>(dst + rlen) : nullptr;
+  a.desc_num = n;
+  return 0;
+}
+
+// errno values a server may report for a call; anything else from a peer becomes EINTR.
+int call_errno(int e) {
+  switch (e) {
+    case EINTR:
+    case ENOBUFS:
+    case ENOTSUP:
+    case ENFILE:
+    case EBADF:
+    case E2BIG:
+    case EMFILE:
+    case EINVAL:
+    case EAGAIN:
+    case ENOMEM:
+      return e;
+    default:
+      return EINTR;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Internal interface (client.h).
+
+int resolve_door(int fd, uint64_t* id) {
+  if (peer_door_id(fd, id)) return 0;
+  if (errno == ENOTSOCK && convert_attached(fd) == 0 && peer_door_id(fd, id)) return 0;
+  errno = EBADF;
+  return -1;
+}
+
+void remember_info(const WireInfo& info) {
+  InfoCache& c = info_cache();
+  std::lock_guard lk(c.mu);
+  KnownDoor& k = c.doors[info.id];
+  k.info = info;
+}
+
+void describe_received(int fd, const DescMeta& meta, door_desc_t* out) {
+  memset(out, 0, sizeof(*out));
+  out->d_attributes = DOOR_DESCRIPTOR;
+  out->d_data.d_desc.d_descriptor = fd;
+  uint64_t id;
+  if (!peer_door_id(fd, &id)) return;
+  out->d_data.d_desc.d_id = id;
+  WireInfo local;
+  if (local_door_info(id, &local)) {
+    out->d_attributes |= local.attributes | DOOR_LOCAL;
+  } else {
+    out->d_attributes |= meta.attributes & (DOOR_CREATE_MASK | DOOR_REVOKED);
+  }
+}
+
+void describe_sent(int fd, DescMeta* out) {
+  *out = {};
+  uint64_t id;
+  if (!peer_door_id(fd, &id)) return;
+  out->id = id;
+  WireInfo local;
+  KnownDoor known;
+  if (local_door_info(id, &local)) {
+    out->attributes = local.attributes;
+  } else if (known_door(id, &known)) {
+    out->attributes = known.info.attributes;
+  }
+}
+
+void fill_door_info(const WireInfo& w, door_info_t* out, bool local) {
+  memset(out, 0, sizeof(*out));
+  out->di_target = static_cast<pid_t>(w.target);
+  out->di_proc = w.proc;
+  out->di_data = w.data;
+  out->di_attributes = w.attributes | (local ? DOOR_LOCAL : 0);
+  out->di_uniquifier = w.id;
+}
+
+}  // namespace doors::detail
+
+using namespace doors::detail;
+
+extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
+  door_arg_t none{};
+  bool no_results = params == nullptr;
+  door_arg_t& a = no_results ? none : *params;
+  if ((a.data_size > 0 && a.data_ptr == nullptr) || (a.desc_num > 0 && a.desc_ptr == nullptr)) {
+    errno = EFAULT;
+    return -1;
+  }
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  if (a.desc_num > kMaxDescs) {
+    errno = E2BIG;  // see DEVIATIONS.md: SCM_RIGHTS limits a call to 252 descriptors
+    return -1;
+  }
+  for (uint_t i = 0; i < a.desc_num; ++i) {
+    if (!(a.desc_ptr[i].d_attributes & DOOR_DESCRIPTOR)) {
+      errno = EINVAL;
+      return -1;
+    }
+  }
+  Channel* ch = channel_for(fd, id);
+  if (ch == nullptr) return -1;
+  ClientThread& t = client_thread();
+
+  Outgoing out;
+  out.frame.magic = kFrameMagic;
+  out.frame.kind = FrameKind::kCall;
+  out.frame.data_size = a.data_size;
+  out.frame.desc_num = a.desc_num;
+  out.frame.flags = no_results ? kNoResults : 0;
+  int fds[kMaxDescs + 1];
+  DescMeta meta[kMaxDescs];
+  unsigned nfds = 0;
+  UniqueFd reader_fd;
+  if (a.data_size > kInlineDataMax) {
+    if (ch->args_outstanding) {
+      ch->args.release(ch->args_offset);
+      ch->args_outstanding = false;
+    }
+    uint64_t offset;
+    int rfd;
+    char* dst = ch->args.allocate(a.data_size, &offset, &rfd);
+    if (dst == nullptr) {
+      errno = E2BIG;  // door_call(3C): arguments too large to be passed
+      return -1;
+    }
+    reader_fd.reset(rfd);
+    memcpy(dst, a.data_ptr, a.data_size);
+    ch->args_outstanding = true;
+    ch->args_offset = offset;
+    out.frame.flags |= kDataInArena;
+    out.frame.arena_offset = offset;
+    if (reader_fd) {
+      out.frame.flags |= kNewArena;
+      fds[nfds++] = reader_fd.get();
+    }
+  } else {
+    out.inline_data = a.data_ptr;
+  }
+  for (uint_t i = 0; i < a.desc_num; ++i) {
+    int d = a.desc_ptr[i].d_data.d_desc.d_descriptor;
+    fds[nfds++] = d;
+    describe_sent(d, &meta[i]);
+  }
+  out.meta = meta;
+  out.fds = fds;
+  out.nfds = nfds;
+  if (send_frame(ch->fd, out) != 0) {
+    int e = errno;
+    t.drop(ch);  // the server never saw this call; a new arena it never got must not be reused
+    if (e == EBADF) {
+      errno = EINVAL;  // a descriptor in desc_ptr is not open
+    } else if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) {
+      mark_revoked(id);
+      errno = EBADF;
+    } else {
+      errno = e;
+    }
+    return -1;
+  }
+  reader_fd.reset();
+  for (uint_t i = 0; i < a.desc_num; ++i) {
+    if (a.desc_ptr[i].d_attributes & DOOR_RELEASE) {
+      close_quietly(a.desc_ptr[i].d_data.d_desc.d_descriptor);
+    }
+  }
+
+  if (await_reply(t, ch, /*interruptible=*/true) < 0) return -1;
+  if (ch->args_outstanding) {  // the server is done with the arguments once it has answered
+    ch->args.release(ch->args_offset);
+    ch->args_outstanding = false;
+  }
+  const Frame& f = t.rx.frame;
+  switch (f.kind) {
+    case FrameKind::kReply:
+      return deliver_results(t, ch, a, no_results);
+    case FrameKind::kError:
+      t.rx.close_fds();
+      errno = call_errno(f.error);
+      return -1;
+    case FrameKind::kRevoked:
+      t.rx.close_fds();
+      t.drop(ch);
+      mark_revoked(id);
+      errno = EBADF;
+      return -1;
+    default:
+      t.rx.close_fds();
+      t.drop(ch);
+      errno = EINTR;
+      return -1;
+  }
+}
+
+extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
+  if (info == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  WireInfo w;
+  if (fd == DOOR_QUERY) {
+    if (!bound_door_info(&w)) {
+      errno = EBADF;
+      return -1;
+    }
+    fill_door_info(w, info, true);
+    return 0;
+  }
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  if (local_door_info(id, &w)) {
+    fill_door_info(w, info, true);
+    return 0;
+  }
+  if (remote_info(fd, id, &w) == 0) {
+    fill_door_info(w, info, false);
+    return 0;
+  }
+  // Revoked, or its server is gone: report what is known, as Solaris does.
+  KnownDoor k;
+  if (!known_door(id, &k)) k.info.id = id;
+  k.info.id = id;
+  k.info.attributes |= DOOR_REVOKED;
+  if (!pid_alive(static_cast<pid_t>(k.info.target))) k.info.target = -1;
+  fill_door_info(k.info, info, false);
+  return 0;
+}
+
+extern "C" DOORS_EXPORT int door_revoke(int fd) noexcept {
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  if (revoke_local(id) != 0) return -1;  // EPERM: door_revoke(3C) is for the door's server
+  close_quietly(fd);
+  return 0;
+}
+
+extern "C" DOORS_EXPORT int door_getparam(int fd, int param, size_t* out) noexcept {
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  if (out == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  WireInfo w;
+  if (!local_door_info(id, &w) && remote_info(fd, id, &w) != 0) return -1;
+  switch (param) {
+    case DOOR_PARAM_DATA_MAX:
+      *out = w.data_max;
+      return 0;
+    case DOOR_PARAM_DATA_MIN:
+      *out = w.data_min;
+      return 0;
+    case DOOR_PARAM_DESC_MAX:
+      *out = w.desc_max;
+      return 0;
+    default:
+      errno = EINVAL;
+      return -1;
+  }
+}
+
+extern "C" DOORS_EXPORT int door_setparam(int fd, int param, size_t value) noexcept {
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  return set_local_param(id, param, value);
+}

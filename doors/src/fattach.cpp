@@ -1,0 +1,166 @@
+// fattach(3C) and fdetach(3C) on Linux, and the client's side of an attached path: turning a
+// descriptor of the attached file into a door descriptor on its first door operation.
+#include <door.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <memory>
+#include <mutex>
+
+#include "client.h"
+#include "doors/ext.h"
+#include "server.h"
+#include "sys.h"
+
+namespace doors::detail {
+namespace {
+
+socklen_t attach_address(dev_t dev, ino_t ino, sockaddr_un* a) {
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  int n = doors_attach_name(dev, ino, a->sun_path + 1, sizeof(a->sun_path) - 1);
+  DOORS_ASSERT(n > 0, "attach name fits sun_path");
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+}
+
+// Connects to the listener of (dev, ino) and checks who runs it. Returns the socket or -1.
+int connect_attached(const struct stat& st) {
+  UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s) return -1;
+  sockaddr_un a;
+  socklen_t len = attach_address(st.st_dev, st.st_ino, &a);
+  if (retry_eintr([&] { return ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), len); }) != 0) {
+    return -1;
+  }
+  // Abstract names have no permissions, so anyone could bind this one first. fattach(3C) lets
+  // only the file's owner (or root) attach, so a listener run by anybody else is a squatter.
+  struct ucred peer;
+  socklen_t plen = sizeof(peer);
+  if (::getsockopt(s.get(), SOL_SOCKET, SO_PEERCRED, &peer, &plen) != 0 ||
+      (peer.uid != st.st_uid && peer.uid != 0)) {
+    errno = EACCES;
+    return -1;
+  }
+  return s.release();
+}
+
+}  // namespace
+
+int convert_attached(int fd) {
+  static std::mutex mu;  // two threads converting one descriptor must not both replace it
+  std::lock_guard lk(mu);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return -1;
+  if (S_ISSOCK(st.st_mode)) {
+    uint64_t id;
+    if (peer_door_id(fd, &id)) return 0;  // another thread converted it first
+    errno = EBADF;
+    return -1;
+  }
+  UniqueFd s(connect_attached(st));
+  if (!s) {
+    errno = EBADF;
+    return -1;
+  }
+  // The opened file is the proof of access: whoever could not open the path cannot get here.
+  Outgoing hello;
+  hello.frame.magic = kFrameMagic;
+  hello.frame.kind = FrameKind::kHello;
+  hello.frame.desc_num = 1;
+  DescMeta meta{};
+  hello.meta = &meta;
+  hello.fds = &fd;
+  hello.nfds = 1;
+  auto buf = std::make_unique<char[]>(kMaxFrameBytes);
+  auto rx = std::make_unique<Received>();
+  if (send_frame(s.get(), hello) != 0 ||
+      recv_frame(s.get(), buf.get(), *rx, /*interruptible=*/false) <= 0) {
+    errno = EBADF;
+    return -1;
+  }
+  const Frame& f = rx->frame;
+  if (f.kind != FrameKind::kWelcome || f.data_size != sizeof(WireInfo) || f.desc_num != 1 ||
+      (f.flags & (kNewArena | kDataInArena))) {
+    rx->close_fds();
+    errno = EBADF;
+    return -1;
+  }
+  UniqueFd primary(rx->fds[0]);
+  rx->nfds = 0;
+  WireInfo info;
+  memcpy(&info, rx->inline_data, sizeof(info));
+  uint64_t id;
+  if (!peer_door_id(primary.get(), &id) || id != info.id) {
+    errno = EBADF;
+    return -1;
+  }
+  remember_info(info);
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0 || ::dup3(primary.get(), fd, (flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+    errno = EBADF;
+    return -1;
+  }
+  return 0;
+}
+
+}  // namespace doors::detail
+
+using namespace doors::detail;
+
+extern "C" DOORS_EXPORT int doors_attach_name(dev_t dev, ino_t ino, char* buf, size_t len) noexcept {
+  int n = snprintf(buf, len, "doors-path/%016llx/%016llx", static_cast<unsigned long long>(dev),
+                   static_cast<unsigned long long>(ino));
+  if (n < 0 || static_cast<size_t>(n) >= len) {
+    errno = ERANGE;
+    return -1;
+  }
+  return n;
+}
+
+extern "C" DOORS_EXPORT int fattach(int fd, const char* path) noexcept {
+  if (path == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  if (::fcntl(fd, F_GETFD) < 0) {
+    errno = EBADF;
+    return -1;
+  }
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) {
+    errno = EINVAL;  // fattach(3C): fd is neither a door nor a STREAM
+    return -1;
+  }
+  struct stat st;
+  if (::stat(path, &st) != 0) return -1;  // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG
+  uid_t me = ::geteuid();
+  if (me != 0 && st.st_uid != me) {
+    errno = EPERM;  // fattach(3C): not the owner of path
+    return -1;
+  }
+  return attach_local_door(id, st.st_dev, st.st_ino);
+}
+
+extern "C" DOORS_EXPORT int fdetach(const char* path) noexcept {
+  if (path == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  struct stat st;
+  if (::stat(path, &st) != 0) return -1;
+  uid_t me = ::geteuid();
+  if (me != 0 && st.st_uid != me) {
+    errno = EPERM;  // fdetach(3C): not the owner of path
+    return -1;
+  }
+  if (detach_local(st.st_dev, st.st_ino) == 0) return 0;
+  // Not attached by this process: if another process has it attached, only that process can
+  // detach it here (DEVIATIONS.md).
+  UniqueFd probe(connect_attached(st));
+  errno = probe ? EPERM : EINVAL;
+  return -1;
+}

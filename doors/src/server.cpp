@@ -1,0 +1,998 @@
+// Doors served by this process: creation, connections, the worker loop that runs server
+// procedures, door_return, revocation, private pools and fattach's listeners.
+#include "server.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <climits>
+#include <unordered_map>
+#include <vector>
+
+#include "client.h"
+#include "sys.h"
+
+namespace doors::detail {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Connection slots. A slot is addressed by its index; epoll events carry (index, generation).
+
+constexpr uint32_t kSlotsPerChunk = 1024;
+constexpr uint32_t kMaxChunks = 4096;  // 4 Mi connections per process
+
+struct SlotTable {
+  std::mutex mu;
+  std::atomic<Connection*> chunks[kMaxChunks] = {};
+  uint32_t used = 0;
+  std::vector<uint32_t> free_list;
+};
+
+// Process-wide server state. Allocated once and never destroyed: worker threads may still be
+// running while static destructors run at exit.
+struct Process {
+  std::mutex mu;  // guards doors, attachments, shared pool set-up; taken before any Door::mu
+  std::unordered_map<uint64_t, Door*> doors;
+  struct Attachment {
+    dev_t dev;
+    ino_t ino;
+    Connection* listener;
+    uint32_t gen;
+  };
+  std::vector<Attachment> attachments;
+  Pool shared;
+  bool shared_started = false;
+  std::atomic<door_server_func_t*> create_fn{nullptr};
+  SlotTable slots;
+};
+
+Process& proc_state();
+
+uint32_t gen_of(uint64_t state) { return static_cast<uint32_t>(state >> 32); }
+
+Connection* slot_at(uint32_t index) {
+  Connection* chunk = proc_state().slots.chunks[index / kSlotsPerChunk].load();
+  return chunk ? &chunk[index % kSlotsPerChunk] : nullptr;
+}
+
+Connection* acquire_slot() {
+  SlotTable& t = proc_state().slots;
+  std::lock_guard lk(t.mu);
+  uint32_t index;
+  if (!t.free_list.empty()) {
+    index = t.free_list.back();
+    t.free_list.pop_back();
+  } else {
+    if (t.used == kMaxChunks * kSlotsPerChunk) {
+      errno = ENFILE;
+      return nullptr;
+    }
+    index = t.used++;
+    if (index % kSlotsPerChunk == 0) {
+      Connection* chunk = new (std::nothrow) Connection[kSlotsPerChunk];
+      if (chunk == nullptr) {
+        --t.used;
+        errno = ENOMEM;
+        return nullptr;
+      }
+      for (uint32_t i = 0; i < kSlotsPerChunk; ++i) chunk[i].index = index + i;
+      t.chunks[index / kSlotsPerChunk].store(chunk);
+    }
+  }
+  return slot_at(index);
+}
+
+// Returns a closed connection's slot; the generation moves on so stale events miss it.
+void release_slot(Connection* c) {
+  c->fd = -1;
+  c->door = nullptr;
+  c->prev = c->next = nullptr;
+  c->args.reset();
+  c->results.reset();
+  c->result_outstanding = false;
+  uint64_t next_gen = static_cast<uint64_t>(gen_of(c->state.load()) + 1) << 32;
+  c->state.store(next_gen);
+  SlotTable& t = proc_state().slots;
+  std::lock_guard lk(t.mu);
+  t.free_list.push_back(c->index);
+}
+
+uint64_t event_key(Connection* c, uint32_t gen) { return (uint64_t{c->index} << 32) | gen; }
+
+// ---------------------------------------------------------------------------------------------
+// Doors and their connections.
+
+void free_door_if_unused(Door* d) {
+  Process& p = proc_state();
+  bool free_it = false;
+  {
+    std::lock_guard g(p.mu);
+    std::lock_guard lk(d->mu);
+    // A private door's pool may have threads bound to it and waiting on its epoll set: it stays.
+    if (d->nconns == 0 && !(d->attributes & DOOR_PRIVATE)) {
+      auto it = p.doors.find(d->id);
+      if (it != p.doors.end() && it->second == d) {
+        p.doors.erase(it);
+        free_it = true;
+      }
+    }
+  }
+  if (free_it) {
+    close_quietly(d->anchor_fd);
+    delete d;
+  }
+}
+
+// Closes a connection held by the caller (kBusy held, or kArmed taken away by a closer).
+void close_conn(Connection* c) {
+  Door* d = c->door;
+  bool last;
+  {
+    std::lock_guard lk(d->mu);
+    ::epoll_ctl(d->pool->epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+    close_quietly(c->fd);
+    if (c->prev) c->prev->next = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (d->conns == c) d->conns = c->next;
+    last = --d->nconns == 0;
+  }
+  release_slot(c);
+  if (last) free_door_if_unused(d);
+}
+
+// Registers fd (ours from now on) as a connection of d and arms it. nullptr with errno on error,
+// in which case fd is closed.
+Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 0) {
+  Connection* c = acquire_slot();
+  if (c == nullptr) {
+    close_quietly(fd);
+    return nullptr;
+  }
+  c->fd = fd;
+  c->kind = kind;
+  c->door = d;
+  c->dev = dev;
+  c->ino = ino;
+  uint32_t gen = gen_of(c->state.load());
+  {
+    std::lock_guard lk(d->mu);
+    c->next = d->conns;
+    if (d->conns) d->conns->prev = c;
+    d->conns = c;
+    ++d->nconns;
+  }
+  c->state.store((uint64_t{gen} << 32) | kArmed);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = event_key(c, gen);
+  if (::epoll_ctl(d->pool->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ErrnoGuard keep;
+    c->state.store(uint64_t{gen} << 32);
+    close_conn(c);
+    return nullptr;
+  }
+  return c;
+}
+
+// Takes the connection an event named; false when the event is stale.
+bool take(Connection* c, uint32_t gen) {
+  uint64_t s = c->state.load();
+  for (;;) {
+    if (gen_of(s) != gen) return false;
+    if (s & kArmed) {
+      if (c->state.compare_exchange_weak(s, (s & ~kArmed) | kBusy)) return true;
+      continue;
+    }
+    if (s & kBusy) {
+      // Its previous holder re-armed it in epoll and is about to mark it armed.
+      sched_yield();
+      s = c->state.load();
+      continue;
+    }
+    return false;  // being closed
+  }
+}
+
+// Gives a held connection back to its pool, or closes it when a close was requested.
+void rearm(Connection* c) {
+  uint64_t s = c->state.load();
+  if (s & kCloseReq) {
+    close_conn(c);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = event_key(c, gen_of(s));
+  if (::epoll_ctl(c->door->pool->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    close_conn(c);
+    return;
+  }
+  for (;;) {
+    if (s & kCloseReq) {
+      close_conn(c);
+      return;
+    }
+    if (c->state.compare_exchange_weak(s, (s & ~kBusy) | kArmed)) return;
+  }
+}
+
+void send_simple(int fd, FrameKind kind, int error = 0) {
+  Outgoing out;
+  out.frame.magic = kFrameMagic;
+  out.frame.kind = kind;
+  out.frame.error = error;
+  send_frame(fd, out);
+}
+
+// Closes c now if it is idle, else asks its holder to close it when done. With notify, an idle
+// call connection is first told that the door is revoked, so a call already queued on it fails
+// with EBADF rather than EINTR.
+void request_close(Connection* c, uint32_t gen, bool notify) {
+  uint64_t s = c->state.load();
+  for (;;) {
+    if (gen_of(s) != gen) return;
+    if (s & kArmed) {
+      if (!c->state.compare_exchange_weak(s, s & ~kArmed)) continue;
+      if (notify) {
+        Outgoing out;
+        out.frame.magic = kFrameMagic;
+        out.frame.kind = FrameKind::kRevoked;
+        ::send(c->fd, &out.frame, sizeof(out.frame), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+      close_conn(c);
+      return;
+    }
+    if (s & kBusy) {
+      if (c->state.compare_exchange_weak(s, s | kCloseReq)) return;
+      continue;
+    }
+    return;
+  }
+}
+
+WireInfo info_of(Door* d) {
+  WireInfo w{};
+  w.target = ::getpid();
+  w.proc = reinterpret_cast<uintptr_t>(d->proc);
+  w.data = reinterpret_cast<uintptr_t>(d->cookie);
+  w.id = d->id;
+  w.attributes = d->attributes | (d->revoked.load() ? DOOR_REVOKED : 0);
+  w.data_max = d->data_max.load();
+  w.data_min = d->data_min.load();
+  w.desc_max = d->desc_max.load();
+  return w;
+}
+
+void send_info(int fd, FrameKind kind, const WireInfo& info, const int* fds, unsigned nfds,
+               const DescMeta* meta) {
+  Outgoing out;
+  out.frame.magic = kFrameMagic;
+  out.frame.kind = kind;
+  out.frame.data_size = sizeof(WireInfo);
+  out.body = &info;
+  out.fds = fds;
+  out.nfds = nfds;
+  out.frame.desc_num = nfds;
+  out.meta = meta;
+  send_frame(fd, out);
+}
+
+// A new primary socket pair for d: the server end joins d's pool, the client end is returned.
+int make_primary(Door* d) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  uint64_t serial;
+  {
+    std::lock_guard lk(d->mu);
+    serial = d->next_serial++;
+  }
+  int on = 1;
+  if (bind_door_name(sv[1], d->id, &serial) != 0 ||
+      ::setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) {
+    ErrnoGuard keep;
+    close_quietly(sv[0]);
+    close_quietly(sv[1]);
+    return -1;
+  }
+  if (add_conn(d, sv[1], ConnKind::kPrimary) == nullptr) {
+    close_quietly(sv[0]);
+    return -1;
+  }
+  return sv[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server threads.
+
+struct Worker {
+  sigjmp_buf base;
+  bool in_loop = false;
+  Connection* current = nullptr;  // the invocation being served, until door_return
+  bool no_results = false;
+  SenderCreds creds;
+  Door* bound = nullptr;  // door_bind(3C)
+  Received rx;
+  door_desc_t descs[kMaxDescs];
+  DescMeta out_meta[kMaxDescs];
+  int out_fds[kMaxDescs + 1];
+  char buf[kMaxFrameBytes];
+};
+
+thread_local Worker* t_worker = nullptr;
+
+Worker* worker_or_null() { return t_worker; }
+
+Worker& worker() {
+  if (t_worker == nullptr) t_worker = new Worker;
+  return *t_worker;
+}
+
+// Server threads run no asynchronous signal handlers: a handler must never interrupt a server
+// procedure or libdoors' own state changes. Faults still reach their handlers.
+void block_async_signals() {
+  sigset_t s;
+  sigfillset(&s);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&s, sig);
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+void* server_thread_main(void*) {
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
+  door_return(nullptr, 0, nullptr, 0);
+  return nullptr;
+}
+
+// The default door_server_create(3C) function: one detached thread that joins the pool.
+void default_server_create(door_info_t*) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // the thread starts with every signal blocked
+  pthread_t t;
+  int rc = pthread_create(&t, &attr, server_thread_main, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    // Out of threads: the pool keeps serving with the threads it has.
+    return;
+  }
+}
+
+door_server_func_t* creation_function() {
+  door_server_func_t* fn = proc_state().create_fn.load();
+  return fn ? fn : &default_server_create;
+}
+
+// The pool just lost its last idle thread: ask for more (door_server_create(3C)).
+void deplete(Pool* pool) {
+  door_server_func_t* fn = creation_function();
+  if (pool->private_door == nullptr) {
+    fn(nullptr);
+    return;
+  }
+  door_info_t info;
+  fill_door_info(info_of(pool->private_door), &info, true);
+  info.di_attributes |= DOOR_DEPLETION_CB;
+  fn(&info);
+}
+
+int ensure_shared_pool() {
+  Process& p = proc_state();
+  std::lock_guard g(p.mu);
+  if (p.shared.epfd < 0) {
+    p.shared.epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (p.shared.epfd < 0) return -1;
+  }
+  return 0;
+}
+
+void accept_one(Connection* listener) {
+  int s = ::accept4(listener->fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (s < 0) return;  // EAGAIN after a spurious wake-up, or the client already gave up
+  add_conn(listener->door, s, ConnKind::kPending, listener->dev, listener->ino);
+}
+
+// kHello on a pending connection: the client proves it could open the attached file by passing
+// the opened descriptor; it gets a primary socket of the door in return.
+void welcome(Connection* c, Received& rx) {
+  if (rx.frame.desc_num != 1) return;
+  struct stat st;
+  bool same = ::fstat(rx.passed_fds()[0], &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+  rx.close_fds();
+  if (!same) return;
+  Door* d = c->door;
+  if (d->revoked.load()) {
+    send_simple(c->fd, FrameKind::kRevoked);
+    return;
+  }
+  int client_end = make_primary(d);
+  if (client_end < 0) {
+    send_simple(c->fd, FrameKind::kError, errno);
+    return;
+  }
+  WireInfo info = info_of(d);
+  DescMeta meta{d->attributes, 0, d->id};
+  send_info(c->fd, FrameKind::kWelcome, info, &client_end, 1, &meta);
+  close_quietly(client_end);
+}
+
+// kAttach: a client thread's new call channel. False only for a malformed request.
+bool attach_channel(Door* d, Received& rx) {
+  if (rx.frame.desc_num != 1 || (rx.frame.flags & kNewArena)) return false;
+  int fd = rx.fds[0];
+  rx.nfds = 0;
+  int type = 0, domain = 0, on = 1;
+  socklen_t len = sizeof(type);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET ||
+      (len = sizeof(domain), ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len)) != 0 ||
+      domain != AF_UNIX) {
+    close_quietly(fd);
+    return false;
+  }
+  // The client set SO_PASSCRED before passing it; setting it again costs nothing and does not
+  // depend on the client's good will.
+  ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+  add_conn(d, fd, ConnKind::kChannel);  // on failure (EMFILE...) the client's call sees EOF
+  return true;
+}
+
+// Runs the door's procedure for a kCall. Returns only when the procedure returned without
+// door_return (or the call was refused); door_return itself jumps back to the worker loop.
+// Nothing with a destructor may live in this frame: door_return discards it.
+void dispatch(Connection* c, Worker& w) {
+  Door* d = c->door;
+  Received& rx = w.rx;
+  const Frame& f = rx.frame;
+
+  // door_call(3C) checks, in the kernel's order: ENOBUFS, ENOTSUP, ENFILE.
+  int refuse = 0;
+  if (f.data_size < d->data_min.load() || f.data_size > d->data_max.load()) {
+    refuse = ENOBUFS;
+  } else if (f.desc_num > 0 && (d->attributes & DOOR_REFUSE_DESC)) {
+    refuse = ENOTSUP;
+  } else if (f.desc_num > d->desc_max.load()) {
+    refuse = ENFILE;
+  }
+  if (refuse != 0) {
+    rx.close_fds();
+    send_simple(c->fd, FrameKind::kError, refuse);
+    rearm(c);
+    return;
+  }
+
+  char* argp = nullptr;
+  if (f.flags & kNewArena) {
+    int arena = rx.fds[0];
+    rx.fds[0] = -1;
+    if (c->args.adopt(arena) != 0) {
+      rx.close_fds();
+      close_conn(c);
+      return;
+    }
+  }
+  if (f.data_size > 0) {
+    if (f.flags & kDataInArena) {
+      // Read-only: the client's arena is mapped read-only here (see DEVIATIONS.md).
+      argp = const_cast<char*>(c->args.range(f.arena_offset, f.data_size));
+      if (argp == nullptr) {
+        rx.close_fds();
+        close_conn(c);
+        return;
+      }
+    } else {
+      argp = const_cast<char*>(rx.inline_data);
+    }
+  }
+
+  door_desc_t* dp = nullptr;
+  int* passed = rx.passed_fds();
+  for (unsigned i = 0; i < f.desc_num; ++i) {
+    ::fcntl(passed[i], F_SETFD, 0);  // the procedure's own descriptors, as on Solaris
+    describe_received(passed[i], rx.meta[i], &w.descs[i]);
+  }
+  if (f.desc_num > 0) dp = w.descs;
+  unsigned ndesc = f.desc_num;
+  rx.nfds = 0;  // the procedure owns them now
+
+  w.current = c;
+  w.no_results = (f.flags & kNoResults) != 0;
+  w.creds = rx.creds;
+  d->proc(d->cookie, argp, f.data_size, dp, ndesc);
+
+  // The procedure returned without door_return: that invocation is over, and its caller is told
+  // so with EINTR (door_call(3C)). Unlike Solaris, the thread is kept (DEVIATIONS.md).
+  w.current = nullptr;
+  send_simple(c->fd, FrameKind::kError, EINTR);
+  rearm(c);
+}
+
+void serve(Connection* c, Worker& w) {
+  Door* d = c->door;
+  if (c->kind == ConnKind::kListener) {
+    accept_one(c);
+    rearm(c);
+    return;
+  }
+  if (d->revoked.load() && c->kind != ConnKind::kPending) {
+    send_simple(c->fd, FrameKind::kRevoked);
+    close_conn(c);
+    return;
+  }
+  if (recv_frame(c->fd, w.buf, w.rx, /*interruptible=*/false) <= 0) {
+    close_conn(c);  // the peer closed, or sent something malformed
+    return;
+  }
+  bool pending = c->kind == ConnKind::kPending;
+  switch (w.rx.frame.kind) {
+    case FrameKind::kCall:
+      if (pending) break;
+      dispatch(c, w);
+      return;
+    case FrameKind::kAttach:
+      if (pending || !attach_channel(d, w.rx)) break;
+      rearm(c);
+      return;
+    case FrameKind::kInfoRequest:
+      if (pending || w.rx.nfds != 0) break;
+      send_info(c->fd, FrameKind::kInfo, info_of(d), nullptr, 0, nullptr);
+      rearm(c);
+      return;
+    case FrameKind::kHello:
+      if (!pending) break;
+      welcome(c, w.rx);
+      close_conn(c);
+      return;
+    default:
+      break;
+  }
+  w.rx.close_fds();
+  close_conn(c);  // a request this connection may not make: drop it
+}
+
+[[noreturn]] void serve_forever(Worker& w) {
+  block_async_signals();
+  w.in_loop = true;
+  sigsetjmp(w.base, 0);  // door_return comes back here
+  Process& p = proc_state();
+  for (;;) {
+    w.current = nullptr;
+    Pool* pool = w.bound ? &w.bound->private_pool : &p.shared;
+    if (pool->epfd < 0) DOORS_ASSERT(ensure_shared_pool() == 0, "epoll_create1");
+    pool->idle.fetch_add(1);
+    epoll_event ev;
+    int n = ::epoll_wait(pool->epfd, &ev, 1, -1);
+    int idle_before = pool->idle.fetch_sub(1);
+    if (n != 1) {
+      DOORS_ASSERT(n == 0 || errno == EINTR, "epoll_wait on a pool's set");
+      continue;
+    }
+    Connection* c = slot_at(static_cast<uint32_t>(ev.data.u64 >> 32));
+    if (c == nullptr || !take(c, static_cast<uint32_t>(ev.data.u64))) continue;
+    if (idle_before == 1) deplete(pool);
+    serve(c, w);
+  }
+}
+
+// fork(2): the child keeps its door descriptors (they are still served by the parent) but is
+// no server itself, and must not hold the parent's server sockets open: a client waiting on one
+// of them would never see the server go away.
+void before_fork() {
+  Process& p = proc_state();
+  p.mu.lock();
+  p.slots.mu.lock();
+}
+
+void after_fork_parent() {
+  Process& p = proc_state();
+  p.slots.mu.unlock();
+  p.mu.unlock();
+}
+
+void after_fork_child() {
+  Process& p = proc_state();
+  SlotTable& t = p.slots;
+  for (uint32_t i = 0; i < t.used; ++i) {
+    Connection* c = slot_at(i);
+    if (c->fd >= 0) close_quietly(c->fd);
+    c->fd = -1;
+    c->door = nullptr;
+  }
+  for (auto& [id, d] : p.doors) {
+    close_quietly(d->anchor_fd);
+    close_quietly(d->private_pool.epfd);
+  }
+  close_quietly(p.shared.epfd);
+  // The objects stay allocated (another thread of the parent may have been using them when it
+  // forked); only the child's view of them is reset.
+  p.doors.clear();
+  p.attachments.clear();
+  p.shared.epfd = -1;
+  p.shared.idle.store(0);
+  p.shared_started = false;
+  t.used = 0;
+  t.free_list.clear();
+  for (uint32_t c = 0; c < kMaxChunks; ++c) t.chunks[c].store(nullptr);
+  if (Worker* w = worker_or_null()) {
+    w->current = nullptr;
+    w->bound = nullptr;
+  }
+  t.mu.unlock();
+  p.mu.unlock();
+}
+
+Process& proc_state() {
+  static Process* p = [] {
+    auto* created = new Process;
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    return created;
+  }();
+  return *p;
+}
+
+Door* find_local(uint64_t id) {
+  Process& p = proc_state();
+  auto it = p.doors.find(id);
+  return it == p.doors.end() ? nullptr : it->second;
+}
+
+uint64_t random_id() {
+  uint64_t id = 0;
+  while (id == 0) {
+    if (::getrandom(&id, sizeof(id), 0) != sizeof(id)) id = 0;
+  }
+  return id;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Internal interface (server.h).
+
+bool local_door_info(uint64_t id, WireInfo* out) {
+  Process& p = proc_state();
+  std::lock_guard g(p.mu);
+  Door* d = find_local(id);
+  if (d == nullptr) return false;
+  *out = info_of(d);
+  return true;
+}
+
+int revoke_local(uint64_t id) {
+  Process& p = proc_state();
+  std::vector<std::pair<Connection*, uint32_t>> conns;
+  {
+    std::lock_guard g(p.mu);
+    Door* d = find_local(id);
+    if (d == nullptr) {
+      errno = EPERM;
+      return -1;
+    }
+    d->revoked.store(true);
+    std::lock_guard lk(d->mu);
+    for (Connection* c = d->conns; c != nullptr; c = c->next) {
+      if (c->kind == ConnKind::kPrimary || c->kind == ConnKind::kChannel) {
+        conns.emplace_back(c, gen_of(c->state.load()));
+      }
+    }
+  }
+  // Idle connections close now; busy ones close after the call in progress completes, as
+  // door_revoke(3C) lets calls in progress finish.
+  for (auto [c, gen] : conns) request_close(c, gen, /*notify=*/true);
+  return 0;
+}
+
+int attach_local_door(uint64_t id, dev_t dev, ino_t ino) {
+  Process& p = proc_state();
+  Door* d;
+  {
+    std::lock_guard g(p.mu);
+    d = find_local(id);
+  }
+  if (d == nullptr) {
+    errno = EINVAL;  // only the door's server can attach it here (DEVIATIONS.md)
+    return -1;
+  }
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock) return -1;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  int n = doors_attach_name(dev, ino, a.sun_path + 1, sizeof(a.sun_path) - 1);
+  DOORS_ASSERT(n > 0, "attach name fits sun_path");
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+  if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&a), len) != 0) {
+    if (errno == EADDRINUSE) errno = EBUSY;  // fattach(3C): something is already attached
+    return -1;
+  }
+  if (::listen(sock.get(), SOMAXCONN) != 0) return -1;
+  Connection* c = add_conn(d, sock.release(), ConnKind::kListener, dev, ino);
+  if (c == nullptr) return -1;
+  std::lock_guard g(p.mu);
+  p.attachments.push_back({dev, ino, c, gen_of(c->state.load())});
+  return 0;
+}
+
+int detach_local(dev_t dev, ino_t ino) {
+  Process& p = proc_state();
+  Process::Attachment found{};
+  bool have = false;
+  {
+    std::lock_guard g(p.mu);
+    for (auto it = p.attachments.begin(); it != p.attachments.end(); ++it) {
+      if (it->dev == dev && it->ino == ino) {
+        found = *it;
+        p.attachments.erase(it);
+        have = true;
+        break;
+      }
+    }
+  }
+  if (!have) {
+    errno = EINVAL;
+    return -1;
+  }
+  request_close(found.listener, found.gen, /*notify=*/false);
+  return 0;
+}
+
+}  // namespace doors::detail
+
+using namespace doors::detail;
+
+extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_desc_t*, uint_t),
+                                        void* cookie, uint_t attributes) noexcept {
+  if ((attributes & ~DOOR_CREATE_MASK) != 0 ||
+      ((attributes & DOOR_UNREF) && (attributes & DOOR_UNREF_MULTI))) {
+    errno = EINVAL;
+    return -1;
+  }
+  Process& p = proc_state();
+  bool is_private = (attributes & DOOR_PRIVATE) != 0;
+  if (!is_private && ensure_shared_pool() != 0) return -1;
+
+  Door* d = new (std::nothrow) Door;
+  if (d == nullptr) {
+    errno = ENOMEM;
+    return -1;
+  }
+  d->proc = proc;
+  d->cookie = cookie;
+  d->attributes = attributes;
+  d->desc_max.store((attributes & DOOR_REFUSE_DESC) ? 0 : INT_MAX);
+  if (is_private) {
+    d->private_pool.epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    d->private_pool.private_door = d;
+    if (d->private_pool.epfd < 0) {
+      ErrnoGuard keep;
+      delete d;
+      return -1;
+    }
+    d->pool = &d->private_pool;
+  } else {
+    d->pool = &p.shared;
+  }
+  // The id is random and reserved system-wide by binding the door's anchor name.
+  d->anchor_fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (d->anchor_fd < 0) {
+    ErrnoGuard keep;
+    close_quietly(d->private_pool.epfd);
+    delete d;
+    return -1;
+  }
+  do {
+    d->id = random_id();
+  } while (bind_door_name(d->anchor_fd, d->id, nullptr) != 0 && errno == EADDRINUSE);
+
+  {
+    std::lock_guard g(p.mu);
+    p.doors.emplace(d->id, d);
+  }
+  int fd = make_primary(d);
+  if (fd < 0) {
+    ErrnoGuard keep;
+    {
+      std::lock_guard g(p.mu);
+      p.doors.erase(d->id);
+    }
+    close_quietly(d->anchor_fd);
+    close_quietly(d->private_pool.epfd);
+    delete d;
+    return -1;
+  }
+
+  // door_server_create(3C): the creation function runs for the first shared-pool door, and for
+  // every private door, before door_create returns.
+  bool first_shared = false;
+  if (!is_private) {
+    std::lock_guard g(p.mu);
+    first_shared = !p.shared_started;
+    p.shared_started = true;
+  }
+  if (first_shared) {
+    creation_function()(nullptr);
+  } else if (is_private) {
+    door_info_t info;
+    fill_door_info(info_of(d), &info, true);
+    creation_function()(&info);
+  }
+  return fd;
+}
+
+extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* desc,
+                                        uint_t ndesc) noexcept {
+  Worker& w = worker();
+  Connection* c = w.current;
+  if (c == nullptr) {
+    // No caller to answer (a fresh thread joining the pool, or a call its client abandoned):
+    // the results are discarded and the thread waits for the next invocation.
+    for (uint_t i = 0; desc != nullptr && i < ndesc; ++i) {
+      if ((desc[i].d_attributes & DOOR_DESCRIPTOR) && (desc[i].d_attributes & DOOR_RELEASE)) {
+        close_quietly(desc[i].d_data.d_desc.d_descriptor);
+      }
+    }
+    if (w.in_loop) siglongjmp(w.base, 1);
+    serve_forever(w);
+  }
+  if (w.no_results && (size > 0 || ndesc > 0)) {
+    errno = E2BIG;  // door_return(3C): the caller asked for no results; it keeps waiting
+    return -1;
+  }
+  if (ndesc > kMaxDescs) {
+    errno = E2BIG;
+    return -1;
+  }
+  if ((size > 0 && data == nullptr) || (ndesc > 0 && desc == nullptr)) {
+    errno = EFAULT;
+    return -1;
+  }
+  for (uint_t i = 0; i < ndesc; ++i) {
+    if (!(desc[i].d_attributes & DOOR_DESCRIPTOR) ||
+        ::fcntl(desc[i].d_data.d_desc.d_descriptor, F_GETFD) < 0) {
+      errno = EINVAL;
+      return -1;
+    }
+  }
+
+  Outgoing out;
+  out.frame.magic = kFrameMagic;
+  out.frame.kind = FrameKind::kReply;
+  out.frame.data_size = size;
+  out.frame.desc_num = ndesc;
+  out.inline_data = data;
+  unsigned nfds = 0;
+  int reader_fd = -1;
+  if (size > kInlineDataMax) {
+    if (c->result_outstanding) {
+      c->results.release(c->result_offset);
+      c->result_outstanding = false;
+    }
+    uint64_t offset;
+    char* dst = c->results.allocate(size, &offset, &reader_fd);
+    if (dst == nullptr) {
+      errno = E2BIG;  // the results do not fit in memory
+      return -1;
+    }
+    memcpy(dst, data, size);
+    c->result_outstanding = true;
+    c->result_offset = offset;
+    out.frame.flags |= kDataInArena;
+    out.frame.arena_offset = offset;
+    if (reader_fd >= 0) {
+      out.frame.flags |= kNewArena;
+      w.out_fds[nfds++] = reader_fd;
+    }
+  }
+  for (uint_t i = 0; i < ndesc; ++i) {
+    int fd = desc[i].d_data.d_desc.d_descriptor;
+    w.out_fds[nfds++] = fd;
+    describe_sent(fd, &w.out_meta[i]);
+  }
+  out.meta = w.out_meta;
+  out.fds = w.out_fds;
+  out.nfds = nfds;
+  send_frame(c->fd, out);  // a client that has gone away loses nothing it still waits for
+  close_quietly(reader_fd);
+  for (uint_t i = 0; i < ndesc; ++i) {
+    if (desc[i].d_attributes & DOOR_RELEASE) close_quietly(desc[i].d_data.d_desc.d_descriptor);
+  }
+  w.current = nullptr;
+  rearm(c);
+  siglongjmp(w.base, 1);
+}
+
+extern "C" DOORS_EXPORT door_server_func_t* door_server_create(door_server_func_t* fn) noexcept {
+  door_server_func_t* old = proc_state().create_fn.exchange(fn);
+  return old ? old : &default_server_create;
+}
+
+extern "C" DOORS_EXPORT int door_bind(int fd) noexcept {
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  Process& p = proc_state();
+  std::lock_guard g(p.mu);
+  Door* d = find_local(id);
+  if (d == nullptr || !(d->attributes & DOOR_PRIVATE)) {
+    errno = EINVAL;  // door_bind(3C): not a private door of this process
+    return -1;
+  }
+  worker().bound = d;  // takes effect at this thread's next door_return
+  return 0;
+}
+
+extern "C" DOORS_EXPORT int door_unbind(void) noexcept {
+  Worker* w = worker_or_null();
+  if (w == nullptr || w->bound == nullptr) {
+    errno = EBADF;
+    return -1;
+  }
+  w->bound = nullptr;
+  return 0;
+}
+
+namespace doors::detail {
+
+bool bound_door_info(WireInfo* out) {
+  Worker* w = worker_or_null();
+  if (w == nullptr || w->bound == nullptr) return false;
+  std::lock_guard g(proc_state().mu);
+  *out = info_of(w->bound);
+  return true;
+}
+
+bool current_caller(SenderCreds* out) {
+  Worker* w = worker_or_null();
+  if (w == nullptr || w->current == nullptr) return false;
+  *out = w->creds;
+  return true;
+}
+
+int set_local_param(uint64_t id, int param, size_t value) {
+  Process& p = proc_state();
+  std::lock_guard g(p.mu);
+  Door* d = find_local(id);
+  if (d == nullptr) {
+    errno = EPERM;  // door_setparam(3C): only the door's server may change it
+    return -1;
+  }
+  if (d->revoked.load()) {
+    errno = EBADF;
+    return -1;
+  }
+  switch (param) {
+    case DOOR_PARAM_DATA_MAX:
+      if (value < d->data_min.load()) break;
+      d->data_max.store(value);
+      return 0;
+    case DOOR_PARAM_DATA_MIN:
+      if (value > d->data_max.load()) break;
+      d->data_min.store(value);
+      return 0;
+    case DOOR_PARAM_DESC_MAX:
+      if (value > static_cast<size_t>(INT_MAX)) {
+        errno = ERANGE;
+        return -1;
+      }
+      if ((d->attributes & DOOR_REFUSE_DESC) && value != 0) {
+        errno = ENOTSUP;
+        return -1;
+      }
+      d->desc_max.store(value);
+      return 0;
+    default:
+      break;
+  }
+  errno = EINVAL;
+  return -1;
+}
+
+}  // namespace doors::detail

@@ -1,0 +1,98 @@
+// The server side of libdoors: doors served by this process, their connections, and the thread
+// pools that serve them. Internal to libdoors.
+#pragma once
+
+#include <door.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "arena.h"
+#include "wire.h"
+
+namespace doors::detail {
+
+struct Door;
+
+// A pool of server threads: the process's shared pool, or a DOOR_PRIVATE door's own. Idle
+// threads wait on the pool's epoll set (leader/follower): a request wakes exactly one of them,
+// which serves it on the spot.
+struct Pool {
+  int epfd = -1;
+  std::atomic<int> idle{0};
+  Door* private_door = nullptr;  // null for the shared pool
+};
+
+enum class ConnKind : uint8_t {
+  kListener,  // fattach(3C): listening socket of an attached path
+  kPending,   // accepted from a listener, waiting for the client's kHello
+  kPrimary,   // server end of a door descriptor (door_create, or a kWelcome)
+  kChannel,   // server end of a per-thread call channel a client attached
+};
+
+// A connection's state word: the generation in the high half (bumped each time its slot is
+// reused, and carried in epoll events, so a stale event is recognised), flags in the low half.
+inline constexpr uint64_t kArmed = 0x1;     // in its pool's epoll set, waiting for an event
+inline constexpr uint64_t kBusy = 0x2;      // a worker holds it
+inline constexpr uint64_t kCloseReq = 0x4;  // close it when the worker holding it is done
+
+// One socket of a door served here. Slots are never freed, only reused, so a worker holding a
+// stale epoll event can still look at the state word and see that the event is stale.
+struct Connection {
+  std::atomic<uint64_t> state{0};
+  uint32_t index = 0;  // slot number
+  int fd = -1;
+  ConnKind kind = ConnKind::kChannel;
+  Door* door = nullptr;
+  Connection* prev = nullptr;  // the door's list, under Door::mu
+  Connection* next = nullptr;
+  dev_t dev = 0;  // kListener / kPending: the attached file
+  ino_t ino = 0;
+  ReaderMapping args;     // the client's argument arena
+  WriterArena results;    // our result arena for this connection
+  bool result_outstanding = false;
+  uint64_t result_offset = 0;
+};
+
+struct Door {
+  uint64_t id = 0;
+  door_server_procedure_t* proc = nullptr;
+  void* cookie = nullptr;
+  uint32_t attributes = 0;  // creation attributes
+  std::atomic<bool> revoked{false};
+  std::atomic<uint64_t> data_max{SIZE_MAX};
+  std::atomic<uint64_t> data_min{0};
+  std::atomic<uint64_t> desc_max{0};
+  Pool* pool = nullptr;  // shared pool, or private_pool
+
+  std::mutex mu;  // guards the list below
+  Connection* conns = nullptr;
+  int nconns = 0;
+  uint64_t next_serial = 1;
+  int anchor_fd = -1;  // bound to "\0doors/<id>": reserves the id system-wide
+  Pool private_pool;
+};
+
+// door_info figures of a local door; false when id is not a door served by this process.
+bool local_door_info(uint64_t id, WireInfo* out);
+
+// door_info(DOOR_QUERY): the door the calling thread is bound to; false when unbound.
+bool bound_door_info(WireInfo* out);
+
+// The credentials the kernel attached to the current invocation's request; false outside one.
+bool current_caller(SenderCreds* out);
+
+// door_setparam(3C) on a door of this process; -1 with errno as documented (EPERM when the door
+// is not served here).
+int set_local_param(uint64_t id, int param, size_t value);
+
+// fattach(3C) / fdetach(3C) on the server side: binds / closes the listener of (dev, ino).
+int attach_local_door(uint64_t id, dev_t dev, ino_t ino);
+int detach_local(dev_t dev, ino_t ino);
+
+// Revokes a door served here; EPERM when it is not ours.
+int revoke_local(uint64_t id);
+
+}  // namespace doors::detail
