@@ -219,13 +219,20 @@ Channel* channel_for(int fd, uint64_t id) {
   return ch.release();
 }
 
-// Waits for the reply to what was just sent on ch. 1 with a frame in t.rx, or -1 with errno.
+// Waits for the reply to what was just sent on ch. 1 with a frame in t.rx, or -1 with errno:
+// ECONNRESET when the request was never read (the channel is dropped), EMFILE, or EINTR.
 int await_reply(ClientThread& t, Channel* ch, bool interruptible) {
   for (;;) {
     int r = recv_frame(ch->fd, t.buf, t.rx, interruptible);
     if (r > 0) return 1;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;  // the receive timeout
     if (r < 0 && errno == EMFILE) return -1;  // descriptors lost to our limit; stream in step
+    if (r < 0 && errno == ECONNRESET) {
+      // The server end was closed with our request still unread in it: the request never ran.
+      t.drop(ch);
+      errno = ECONNRESET;
+      return -1;
+    }
     // Interrupted by a signal, the server end closed mid-call, or a malformed reply: the call is
     // abandoned (EINTR, door_call(3C)). Dropping the channel tells the server (it sees the
     // hang-up) and keeps a late reply from being read as the answer to a later call.
@@ -241,15 +248,23 @@ bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == E
 // door_info figures from the door's server. -1 with errno EBADF when the door is revoked or its
 // server is gone (and the door is then remembered as revoked).
 int remote_info(int fd, uint64_t id, WireInfo* out) {
-  Channel* ch = channel_for(fd, id);
-  if (ch == nullptr) return -1;
-  ClientThread& t = client_thread();
-  Outgoing req;
-  req.frame.magic = kFrameMagic;
-  req.frame.kind = FrameKind::kInfoRequest;
-  if (send_frame(ch->fd, req) != 0) {
-    t.drop(ch);
-  } else if (await_reply(t, ch, /*interruptible=*/false) > 0) {
+  // As in door_call, a cached channel may have been closed under us; a second attempt attaches
+  // a fresh one through fd, and only if that fails is the door gone.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Channel* ch = channel_for(fd, id);
+    if (ch == nullptr) return -1;
+    ClientThread& t = client_thread();
+    Outgoing req;
+    req.frame.magic = kFrameMagic;
+    req.frame.kind = FrameKind::kInfoRequest;
+    if (send_frame(ch->fd, req) != 0) {
+      t.drop(ch);
+      continue;
+    }
+    if (await_reply(t, ch, /*interruptible=*/false) < 0) {
+      if (errno == ECONNRESET) continue;
+      break;
+    }
     const Frame& f = t.rx.frame;
     bool ok = f.kind == FrameKind::kInfo && f.data_size == sizeof(WireInfo) && t.rx.nfds == 0;
     if (ok) memcpy(out, t.rx.inline_data, sizeof(WireInfo));
@@ -258,7 +273,8 @@ int remote_info(int fd, uint64_t id, WireInfo* out) {
       remember_info(*out);
       return 0;
     }
-    t.drop(ch);  // kRevoked, or an answer that is not about this door
+    t.drop(ch);
+    if (f.kind != FrameKind::kClosed) break;  // kRevoked, or an answer about another door
   }
   mark_revoked(id);
   errno = EBADF;
@@ -406,26 +422,14 @@ void fill_door_info(const WireInfo& w, door_info_t* out, bool local) {
 
 using namespace doors::detail;
 
-extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
-  door_arg_t none{};
-  bool no_results = params == nullptr;
-  door_arg_t& a = no_results ? none : *params;
-  if ((a.data_size > 0 && a.data_ptr == nullptr) || (a.desc_num > 0 && a.desc_ptr == nullptr)) {
-    errno = EFAULT;
-    return -1;
-  }
-  uint64_t id;
-  if (resolve_door(fd, &id) != 0) return -1;
-  if (a.desc_num > kMaxDescs) {
-    errno = E2BIG;  // see DEVIATIONS.md: SCM_RIGHTS limits a call to 252 descriptors
-    return -1;
-  }
-  for (uint_t i = 0; i < a.desc_num; ++i) {
-    if (!(a.desc_ptr[i].d_attributes & DOOR_DESCRIPTOR)) {
-      errno = EINVAL;
-      return -1;
-    }
-  }
+namespace doors::detail {
+namespace {
+
+constexpr int kRetry = 1;  // the channel was closed under us before the call ran: try another
+
+// One attempt at a call over the thread's channel to door id. Returns 0, -1 with errno, or
+// kRetry when the channel turned out to be closed before the server saw the call.
+int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
   Channel* ch = channel_for(fd, id);
   if (ch == nullptr) return -1;
   ClientThread& t = client_thread();
@@ -476,14 +480,8 @@ extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
   if (send_frame(ch->fd, out) != 0) {
     int e = errno;
     t.drop(ch);  // the server never saw this call; a new arena it never got must not be reused
-    if (e == EBADF) {
-      errno = EINVAL;  // a descriptor in desc_ptr is not open
-    } else if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) {
-      mark_revoked(id);
-      errno = EBADF;
-    } else {
-      errno = e;
-    }
+    if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) return kRetry;
+    errno = e == EBADF ? EINVAL : e;  // EBADF: a descriptor in desc_ptr is not open
     return -1;
   }
   reader_fd.reset();
@@ -493,7 +491,7 @@ extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
     }
   }
 
-  if (await_reply(t, ch, /*interruptible=*/true) < 0) return -1;
+  if (await_reply(t, ch, /*interruptible=*/true) < 0) return errno == ECONNRESET ? kRetry : -1;
   if (ch->args_outstanding) {  // the server is done with the arguments once it has answered
     ch->args.release(ch->args_offset);
     ch->args_outstanding = false;
@@ -512,12 +510,55 @@ extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
       mark_revoked(id);
       errno = EBADF;
       return -1;
+    case FrameKind::kClosed:
+      t.rx.close_fds();
+      t.drop(ch);
+      return kRetry;
     default:
       t.rx.close_fds();
       t.drop(ch);
       errno = EINTR;
       return -1;
   }
+}
+
+}  // namespace
+}  // namespace doors::detail
+
+extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
+  door_arg_t none{};
+  bool no_results = params == nullptr;
+  door_arg_t& a = no_results ? none : *params;
+  if ((a.data_size > 0 && a.data_ptr == nullptr) || (a.desc_num > 0 && a.desc_ptr == nullptr)) {
+    errno = EFAULT;
+    return -1;
+  }
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  if (a.desc_num > kMaxDescs) {
+    errno = E2BIG;  // see DEVIATIONS.md: SCM_RIGHTS limits a call to 252 descriptors
+    return -1;
+  }
+  for (uint_t i = 0; i < a.desc_num; ++i) {
+    // door_call(3C) EINVAL: a descriptor entry that is not DOOR_DESCRIPTOR, or not open. Checked
+    // before anything here opens a descriptor that could take a closed one's number.
+    if (!(a.desc_ptr[i].d_attributes & DOOR_DESCRIPTOR) ||
+        ::fcntl(a.desc_ptr[i].d_data.d_desc.d_descriptor, F_GETFD) < 0) {
+      errno = EINVAL;
+      return -1;
+    }
+  }
+  // A cached channel may have been closed since its last use (the descriptor it was attached
+  // through was closed); the second attempt attaches a fresh one through fd itself, and only
+  // if that fails is the door gone.
+  int rc = call_once(fd, id, a, no_results);
+  if (rc == kRetry) rc = call_once(fd, id, a, no_results);
+  if (rc == kRetry) {
+    mark_revoked(id);
+    errno = EBADF;
+    return -1;
+  }
+  return rc;
 }
 
 extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {

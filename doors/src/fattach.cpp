@@ -142,6 +142,10 @@ extern "C" DOORS_EXPORT int fattach(int fd, const char* path) noexcept {
     errno = EPERM;  // fattach(3C): not the owner of path
     return -1;
   }
+  if (me != 0 && ::faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0) {
+    errno = EACCES;  // fattach(3C): the owner lacks write permission on path
+    return -1;
+  }
   return attach_local_door(id, st.st_dev, st.st_ino);
 }
 

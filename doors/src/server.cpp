@@ -99,6 +99,7 @@ void release_slot(Connection* c) {
   c->args.reset();
   c->results.reset();
   c->result_outstanding = false;
+  c->notice.store(FrameKind{});
   uint64_t next_gen = static_cast<uint64_t>(gen_of(c->state.load()) + 1) << 32;
   c->state.store(next_gen);
   SlotTable& t = proc_state().slots;
@@ -132,9 +133,15 @@ void free_door_if_unused(Door* d) {
   }
 }
 
-// Closes a connection held by the caller (kBusy held, or kArmed taken away by a closer).
+void request_close(Connection* c, uint32_t gen, FrameKind notice);
+
+// Closes a connection held by the caller (kBusy held, or kArmed taken away by a closer). When a
+// door descriptor's last reference is closed, the call channels attached through it close too:
+// nobody can reach them any more but through a cache of the client that still may.
 void close_conn(Connection* c) {
   Door* d = c->door;
+  uint64_t key = event_key(c, gen_of(c->state.load()));
+  std::vector<std::pair<Connection*, uint32_t>> orphans;
   bool last;
   {
     std::lock_guard lk(d->mu);
@@ -144,14 +151,23 @@ void close_conn(Connection* c) {
     if (c->next) c->next->prev = c->prev;
     if (d->conns == c) d->conns = c->next;
     last = --d->nconns == 0;
+    if (c->kind == ConnKind::kPrimary) {
+      for (Connection* o = d->conns; o != nullptr; o = o->next) {
+        if (o->kind == ConnKind::kChannel && o->via == key) {
+          orphans.emplace_back(o, gen_of(o->state.load()));
+        }
+      }
+    }
   }
   release_slot(c);
+  for (auto [o, gen] : orphans) request_close(o, gen, FrameKind::kClosed);
   if (last) free_door_if_unused(d);
 }
 
 // Registers fd (ours from now on) as a connection of d and arms it. nullptr with errno on error,
 // in which case fd is closed.
-Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 0) {
+Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 0,
+                     uint64_t via = 0) {
   Connection* c = acquire_slot();
   if (c == nullptr) {
     close_quietly(fd);
@@ -162,6 +178,7 @@ Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 
   c->door = d;
   c->dev = dev;
   c->ino = ino;
+  c->via = via;
   uint32_t gen = gen_of(c->state.load());
   {
     std::lock_guard lk(d->mu);
@@ -202,11 +219,23 @@ bool take(Connection* c, uint32_t gen) {
   }
 }
 
+// Closes a held connection whose close was requested, telling its client why first.
+void close_requested(Connection* c) {
+  FrameKind notice = c->notice.load();
+  if (notice != FrameKind{}) {
+    Frame f{};
+    f.magic = kFrameMagic;
+    f.kind = notice;
+    ::send(c->fd, &f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  close_conn(c);
+}
+
 // Gives a held connection back to its pool, or closes it when a close was requested.
 void rearm(Connection* c) {
   uint64_t s = c->state.load();
   if (s & kCloseReq) {
-    close_conn(c);
+    close_requested(c);
     return;
   }
   epoll_event ev{};
@@ -218,7 +247,7 @@ void rearm(Connection* c) {
   }
   for (;;) {
     if (s & kCloseReq) {
-      close_conn(c);
+      close_requested(c);
       return;
     }
     if (c->state.compare_exchange_weak(s, (s & ~kBusy) | kArmed)) return;
@@ -233,25 +262,21 @@ void send_simple(int fd, FrameKind kind, int error = 0) {
   send_frame(fd, out);
 }
 
-// Closes c now if it is idle, else asks its holder to close it when done. With notify, an idle
-// call connection is first told that the door is revoked, so a call already queued on it fails
-// with EBADF rather than EINTR.
-void request_close(Connection* c, uint32_t gen, bool notify) {
+// Closes c now if it is idle, else asks its holder to close it when done. An idle call
+// connection is first sent the notice (kRevoked, kClosed), so that a call already queued on it
+// fails with the right error rather than looking like a server that died mid-call.
+void request_close(Connection* c, uint32_t gen, FrameKind notice) {
   uint64_t s = c->state.load();
   for (;;) {
     if (gen_of(s) != gen) return;
     if (s & kArmed) {
       if (!c->state.compare_exchange_weak(s, s & ~kArmed)) continue;
-      if (notify) {
-        Outgoing out;
-        out.frame.magic = kFrameMagic;
-        out.frame.kind = FrameKind::kRevoked;
-        ::send(c->fd, &out.frame, sizeof(out.frame), MSG_NOSIGNAL | MSG_DONTWAIT);
-      }
-      close_conn(c);
+      c->notice.store(notice);
+      close_requested(c);
       return;
     }
     if (s & kBusy) {
+      c->notice.store(notice);
       if (c->state.compare_exchange_weak(s, s | kCloseReq)) return;
       continue;
     }
@@ -413,7 +438,25 @@ void welcome(Connection* c, Received& rx) {
   if (!same) return;
   Door* d = c->door;
   if (d->revoked.load()) {
-    send_simple(c->fd, FrameKind::kRevoked);
+    // fattach'ed names keep naming a revoked door (door_revoke(3C)): the client gets a
+    // descriptor of it whose server end is already closed, so door_info says DOOR_REVOKED and
+    // calls fail with EBADF.
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
+    uint64_t serial;
+    {
+      std::lock_guard lk(d->mu);
+      serial = d->next_serial++;
+    }
+    if (bind_door_name(sv[1], d->id, &serial) == 0) {
+      WireInfo info = info_of(d);
+      DescMeta meta{info.attributes, 0, d->id};
+      close_quietly(sv[1]);
+      send_info(c->fd, FrameKind::kWelcome, info, &sv[0], 1, &meta);
+    } else {
+      close_quietly(sv[1]);
+    }
+    close_quietly(sv[0]);
     return;
   }
   int client_end = make_primary(d);
@@ -427,8 +470,10 @@ void welcome(Connection* c, Received& rx) {
   close_quietly(client_end);
 }
 
-// kAttach: a client thread's new call channel. False only for a malformed request.
-bool attach_channel(Door* d, Received& rx) {
+// kAttach on connection via: a client thread's new call channel. False only for a malformed
+// request.
+bool attach_channel(Connection* via, Received& rx) {
+  Door* d = via->door;
   if (rx.frame.desc_num != 1 || (rx.frame.flags & kNewArena)) return false;
   int fd = rx.fds[0];
   rx.nfds = 0;
@@ -443,7 +488,8 @@ bool attach_channel(Door* d, Received& rx) {
   // The client set SO_PASSCRED before passing it; setting it again costs nothing and does not
   // depend on the client's good will.
   ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
-  add_conn(d, fd, ConnKind::kChannel);  // on failure (EMFILE...) the client's call sees EOF
+  // On failure (ENOMEM...) the client's call sees the channel hang up.
+  add_conn(d, fd, ConnKind::kChannel, 0, 0, event_key(via, gen_of(via->state.load())));
   return true;
 }
 
@@ -540,7 +586,7 @@ void serve(Connection* c, Worker& w) {
       dispatch(c, w);
       return;
     case FrameKind::kAttach:
-      if (pending || !attach_channel(d, w.rx)) break;
+      if (pending || !attach_channel(c, w.rx)) break;
       rearm(c);
       return;
     case FrameKind::kInfoRequest:
@@ -688,7 +734,7 @@ int revoke_local(uint64_t id) {
   }
   // Idle connections close now; busy ones close after the call in progress completes, as
   // door_revoke(3C) lets calls in progress finish.
-  for (auto [c, gen] : conns) request_close(c, gen, /*notify=*/true);
+  for (auto [c, gen] : conns) request_close(c, gen, FrameKind::kRevoked);
   return 0;
 }
 
@@ -741,7 +787,7 @@ int detach_local(dev_t dev, ino_t ino) {
     errno = EINVAL;
     return -1;
   }
-  request_close(found.listener, found.gen, /*notify=*/false);
+  request_close(found.listener, found.gen, FrameKind{});
   return 0;
 }
 

@@ -50,6 +50,8 @@ struct Connection {
   Connection* next = nullptr;
   dev_t dev = 0;  // kListener / kPending: the attached file
   ino_t ino = 0;
+  uint64_t via = 0;  // kChannel: event key (slot, generation) of the connection it came through
+  std::atomic<FrameKind> notice{};  // with kCloseReq: what to tell the client before closing
   ReaderMapping args;     // the client's argument arena
   WriterArena results;    // our result arena for this connection
   bool result_outstanding = false;

@@ -22,6 +22,8 @@ enum class FrameKind : uint16_t {
   kInfo,         // server -> client: answer to kInfoRequest (body: WireInfo)
   kHello,        // client -> listener: carries the opened attached file as proof of access
   kWelcome,      // listener -> client: carries a primary socket of the door (body: WireInfo)
+  kClosed,       // server -> client: this channel is closed (the door descriptor it was attached
+                 // through is gone); a call queued on it did not run: attach a new channel
 };
 
 // Frame flags.
