@@ -122,7 +122,8 @@ int door_create(void (*)(void *, char *, size_t, door_desc_t *, uint_t), void *,
 int door_revoke(int) _DOORS_NOTHROW;
 int door_info(int, struct door_info *) _DOORS_NOTHROW;
 int door_call(int, door_arg_t *) _DOORS_NOTHROW;
-int door_return(char *, size_t, door_desc_t *, uint_t) _DOORS_NOTHROW;
+/* Not _DOORS_NOTHROW: a server thread cancelled for an abandoned call unwinds through it. */
+int door_return(char *, size_t, door_desc_t *, uint_t);
 int door_cred(door_cred_t *) _DOORS_NOTHROW;
 int door_ucred(ucred_t **) _DOORS_NOTHROW;
 int door_bind(int) _DOORS_NOTHROW;

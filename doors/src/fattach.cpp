@@ -162,9 +162,40 @@ extern "C" DOORS_EXPORT int fdetach(const char* path) noexcept {
     return -1;
   }
   if (detach_local(st.st_dev, st.st_ino) == 0) return 0;
-  // Not attached by this process: if another process has it attached, only that process can
-  // detach it here (DEVIATIONS.md).
-  UniqueFd probe(connect_attached(st));
-  errno = probe ? EPERM : EINVAL;
+  // Attached by another process: ask it, naming the file with a descriptor of it.
+  UniqueFd s(connect_attached(st));
+  UniqueFd file(::open(path, O_PATH | O_CLOEXEC));
+  if (!s || !file) {
+    errno = EINVAL;  // fdetach(3C): path is not attached
+    return -1;
+  }
+  struct stat fst;
+  if (::fstat(file.get(), &fst) != 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+    errno = EINVAL;
+    return -1;
+  }
+  Outgoing req;
+  req.frame.magic = kFrameMagic;
+  req.frame.kind = FrameKind::kDetach;
+  req.frame.desc_num = 1;
+  DescMeta meta{};
+  int fd = file.get();
+  req.meta = &meta;
+  req.fds = &fd;
+  req.nfds = 1;
+  auto buf = std::make_unique<char[]>(kMaxFrameBytes);
+  auto rx = std::make_unique<Received>();
+  if (send_frame(s.get(), req) != 0 ||
+      recv_frame(s.get(), buf.get(), *rx, /*interruptible=*/false) <= 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  rx->close_fds();
+  if (rx->frame.kind != FrameKind::kError) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (rx->frame.error == 0) return 0;
+  errno = rx->frame.error == EPERM ? EPERM : EINVAL;
   return -1;
 }

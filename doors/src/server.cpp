@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <cxxabi.h>
+
 #include <climits>
 #include <unordered_map>
 #include <vector>
@@ -345,6 +347,7 @@ struct Worker {
   bool no_results = false;
   SenderCreds creds;
   Door* bound = nullptr;  // door_bind(3C)
+  bool doomed = false;    // sent pthread_cancel for an abandoned call: must end
   Received rx;
   door_desc_t descs[kMaxDescs];
   DescMeta out_meta[kMaxDescs];
@@ -470,6 +473,27 @@ void welcome(Connection* c, Received& rx) {
   close_quietly(client_end);
 }
 
+// kDetach on a pending connection: fdetach(3C) of our attachment by another process. As on
+// Solaris, the owner of the path (or root) may detach it; the requester proves which file it
+// means with a descriptor of it, and who it is with the kernel's SO_PEERCRED.
+void detach_for_peer(Connection* c, Received& rx) {
+  struct stat st;
+  bool same = rx.frame.desc_num == 1 && ::fstat(rx.passed_fds()[0], &st) == 0 &&
+              st.st_dev == c->dev && st.st_ino == c->ino;
+  rx.close_fds();
+  struct ucred peer;
+  socklen_t len = sizeof(peer);
+  int err = 0;
+  if (!same || ::getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+    err = EINVAL;
+  } else if (peer.uid != 0 && peer.uid != st.st_uid) {
+    err = EPERM;
+  } else if (detach_local(c->dev, c->ino) != 0) {
+    err = errno;
+  }
+  send_simple(c->fd, FrameKind::kError, err);
+}
+
 // kAttach on connection via: a client thread's new call channel. False only for a malformed
 // request.
 bool attach_channel(Connection* via, Received& rx) {
@@ -490,6 +514,43 @@ bool attach_channel(Connection* via, Received& rx) {
   ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
   // On failure (ENOMEM...) the client's call sees the channel hang up.
   add_conn(d, fd, ConnKind::kChannel, 0, 0, event_key(via, gen_of(via->state.load())));
+  return true;
+}
+
+// Starts watching c for its client's hang-up while this thread runs a procedure for it.
+void watch_for_abort(Connection* c) {
+  {
+    std::lock_guard lk(c->cancel_mu);
+    c->watched = true;
+    c->cancelled = false;
+    c->holder = pthread_self();
+  }
+  epoll_event ev{};
+  ev.events = EPOLLRDHUP | EPOLLONESHOT;
+  ev.data.u64 = event_key(c, gen_of(c->state.load()));
+  ::epoll_ctl(c->door->pool->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+  pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, nullptr);
+}
+
+// The procedure is over: stop watching. True when its thread was cancelled meanwhile (the
+// cancellation is pending and the thread must end; see end_if_doomed).
+bool stop_watching(Connection* c) {
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
+  std::lock_guard lk(c->cancel_mu);
+  c->watched = false;
+  return c->cancelled;
+}
+
+// A hang-up event for a connection whose procedure is running: the client abandoned the call
+// (door_call(3C) EINTR), so the thread running it is cancelled. False when the event is not that.
+bool cancel_abandoned(Connection* c, uint32_t gen) {
+  uint64_t s = c->state.load();
+  if (gen_of(s) != gen || !(s & kBusy)) return false;
+  std::lock_guard lk(c->cancel_mu);
+  if (!c->watched) return false;
+  c->watched = false;
+  c->cancelled = true;
+  pthread_cancel(c->holder);
   return true;
 }
 
@@ -554,11 +615,28 @@ void dispatch(Connection* c, Worker& w) {
   w.current = c;
   w.no_results = (f.flags & kNoResults) != 0;
   w.creds = rx.creds;
-  d->proc(d->cookie, argp, f.data_size, dp, ndesc);
+  bool cancellable = !(d->attributes & DOOR_NO_CANCEL) && c->kind == ConnKind::kChannel;
+  if (cancellable) watch_for_abort(c);
+  try {
+    d->proc(d->cookie, argp, f.data_size, dp, ndesc);
+  } catch (abi::__forced_unwind&) {
+    // Cancelled inside the procedure: its client is gone; the thread ends.
+    stop_watching(c);
+    w.current = nullptr;
+    close_conn(c);
+    throw;
+  } catch (...) {
+    // A C++ procedure threw: treated as returning without door_return.
+  }
 
   // The procedure returned without door_return: that invocation is over, and its caller is told
   // so with EINTR (door_call(3C)). Unlike Solaris, the thread is kept (DEVIATIONS.md).
   w.current = nullptr;
+  if (cancellable && stop_watching(c)) {
+    w.doomed = true;
+    close_conn(c);
+    return;
+  }
   send_simple(c->fd, FrameKind::kError, EINTR);
   rearm(c);
 }
@@ -599,6 +677,11 @@ void serve(Connection* c, Worker& w) {
       welcome(c, w.rx);
       close_conn(c);
       return;
+    case FrameKind::kDetach:
+      if (!pending) break;
+      detach_for_peer(c, w.rx);
+      close_conn(c);
+      return;
     default:
       break;
   }
@@ -613,6 +696,12 @@ void serve(Connection* c, Worker& w) {
   Process& p = proc_state();
   for (;;) {
     w.current = nullptr;
+    if (w.doomed) {
+      // This thread was cancelled for an abandoned call after that call had ended: act on the
+      // pending cancellation now, between invocations, rather than in a later procedure.
+      pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, nullptr);
+      for (;;) pthread_testcancel();
+    }
     Pool* pool = w.bound ? &w.bound->private_pool : &p.shared;
     if (pool->epfd < 0) DOORS_ASSERT(ensure_shared_pool() == 0, "epoll_create1");
     pool->idle.fetch_add(1);
@@ -624,7 +713,10 @@ void serve(Connection* c, Worker& w) {
       continue;
     }
     Connection* c = slot_at(static_cast<uint32_t>(ev.data.u64 >> 32));
-    if (c == nullptr || !take(c, static_cast<uint32_t>(ev.data.u64))) continue;
+    uint32_t gen = static_cast<uint32_t>(ev.data.u64);
+    if (c == nullptr) continue;
+    if ((ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && cancel_abandoned(c, gen)) continue;
+    if (!take(c, gen)) continue;
     if (idle_before == 1) deplete(pool);
     serve(c, w);
   }
@@ -874,10 +966,21 @@ extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_
   return fd;
 }
 
+// Not noexcept: when a client abandons a call, the thread serving it is cancelled (door_call(3C)),
+// and that cancellation unwinds through door_return, which is at the bottom of every server
+// thread's stack.
 extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* desc,
-                                        uint_t ndesc) noexcept {
+                                        uint_t ndesc) {
   Worker& w = worker();
   Connection* c = w.current;
+  if (c != nullptr && !(c->door->attributes & DOOR_NO_CANCEL) && c->kind == ConnKind::kChannel &&
+      stop_watching(c)) {
+    // The client abandoned this call and the thread was cancelled: no one to answer.
+    w.current = nullptr;
+    w.doomed = true;
+    close_conn(c);
+    c = nullptr;
+  }
   if (c == nullptr) {
     // No caller to answer (a fresh thread joining the pool, or a call its client abandoned):
     // the results are discarded and the thread waits for the next invocation.

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -52,6 +54,13 @@ struct Connection {
   ino_t ino = 0;
   uint64_t via = 0;  // kChannel: event key (slot, generation) of the connection it came through
   std::atomic<FrameKind> notice{};  // with kCloseReq: what to tell the client before closing
+
+  // Client-abort cancellation (door_call(3C)): while a procedure runs for this connection, the
+  // connection is watched for the client's hang-up, and the thread running it is cancelled.
+  std::mutex cancel_mu;
+  bool watched = false;    // a procedure of a cancellable door is running for this connection
+  bool cancelled = false;  // its thread was sent pthread_cancel
+  pthread_t holder{};
   ReaderMapping args;     // the client's argument arena
   WriterArena results;    // our result arena for this connection
   bool result_outstanding = false;

@@ -36,7 +36,7 @@ bool parse_hex(const char* in, uint64_t* v) {
 }
 
 bool valid_kind(FrameKind k) {
-  return k >= FrameKind::kCall && k <= FrameKind::kClosed;
+  return k >= FrameKind::kCall && k <= FrameKind::kDetach;
 }
 
 }  // namespace

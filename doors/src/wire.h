@@ -24,6 +24,8 @@ enum class FrameKind : uint16_t {
   kWelcome,      // listener -> client: carries a primary socket of the door (body: WireInfo)
   kClosed,       // server -> client: this channel is closed (the door descriptor it was attached
                  // through is gone); a call queued on it did not run: attach a new channel
+  kDetach,       // client -> listener: fdetach(3C) from another process; carries an O_PATH
+                 // descriptor of the path; answered with kError (error 0 on success)
 };
 
 // Frame flags.
