@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <cxxabi.h>
 
 #include <climits>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -137,6 +139,16 @@ void free_door_if_unused(Door* d) {
 
 void request_close(Connection* c, uint32_t gen, FrameKind notice);
 
+bool counts_as_reference(ConnKind k) { return k == ConnKind::kPrimary || k == ConnKind::kListener; }
+
+// Queues the unreferenced notification; the pool thread that picks it up delivers it.
+void post_unref(Door* d) {
+  uint64_t one = 1;
+  if (::write(d->unref_fd, &one, sizeof(one)) < 0) {
+    // EAGAIN: the counter is saturated, so a notification is already queued.
+  }
+}
+
 // Closes a connection held by the caller (kBusy held, or kArmed taken away by a closer). When a
 // door descriptor's last reference is closed, the call channels attached through it close too:
 // nobody can reach them any more but through a cache of the client that still may.
@@ -152,7 +164,22 @@ void close_conn(Connection* c) {
     if (c->prev) c->prev->next = c->next;
     if (c->next) c->next->prev = c->prev;
     if (d->conns == c) d->conns = c->next;
+    if (d->unref_conn == c) d->unref_conn = nullptr;
     last = --d->nconns == 0;
+    if (counts_as_reference(c->kind)) {
+      int refs = d->refs.fetch_sub(1) - 1;
+      // door_create(3C) DOOR_UNREF: the count of references dropped to one, after more than one
+      // existed. DOOR_UNREF is delivered once, DOOR_UNREF_MULTI each time.
+      if (refs == 1 && d->referenced_twice && d->unref_kind != 0 && !d->revoked.load() &&
+          (d->attributes.load() & d->unref_kind)) {
+        d->referenced_twice = false;
+        if (d->unref_kind == DOOR_UNREF) d->attributes.fetch_and(~uint32_t{DOOR_UNREF});
+        post_unref(d);
+      }
+      if (refs == 0 && d->unref_conn != nullptr) {
+        orphans.emplace_back(d->unref_conn, gen_of(d->unref_conn->state.load()));
+      }
+    }
     if (c->kind == ConnKind::kPrimary) {
       for (Connection* o = d->conns; o != nullptr; o = o->next) {
         if (o->kind == ConnKind::kChannel && o->via == key) {
@@ -162,7 +189,9 @@ void close_conn(Connection* c) {
     }
   }
   release_slot(c);
-  for (auto [o, gen] : orphans) request_close(o, gen, FrameKind::kClosed);
+  for (auto [o, gen] : orphans) {
+    request_close(o, gen, o->kind == ConnKind::kChannel ? FrameKind::kClosed : FrameKind{});
+  }
   if (last) free_door_if_unused(d);
 }
 
@@ -188,6 +217,8 @@ Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 
     if (d->conns) d->conns->prev = c;
     d->conns = c;
     ++d->nconns;
+    if (counts_as_reference(kind) && d->refs.fetch_add(1) + 1 >= 2) d->referenced_twice = true;
+    if (kind == ConnKind::kUnref) d->unref_conn = c;
   }
   c->state.store((uint64_t{gen} << 32) | kArmed);
   epoll_event ev{};
@@ -292,7 +323,8 @@ WireInfo info_of(Door* d) {
   w.proc = reinterpret_cast<uintptr_t>(d->proc);
   w.data = reinterpret_cast<uintptr_t>(d->cookie);
   w.id = d->id;
-  w.attributes = d->attributes | (d->revoked.load() ? DOOR_REVOKED : 0);
+  w.attributes = d->attributes.load() | (d->revoked.load() ? DOOR_REVOKED : 0) |
+                 (d->refs.load() == 1 ? DOOR_IS_UNREF : 0);
   w.data_max = d->data_max.load();
   w.data_min = d->data_min.load();
   w.desc_max = d->desc_max.load();
@@ -348,6 +380,7 @@ struct Worker {
   SenderCreds creds;
   Door* bound = nullptr;  // door_bind(3C)
   bool doomed = false;    // sent pthread_cancel for an abandoned call: must end
+  Connection* unref = nullptr;  // the kUnref connection whose notification is being delivered
   Received rx;
   door_desc_t descs[kMaxDescs];
   DescMeta out_meta[kMaxDescs];
@@ -355,12 +388,13 @@ struct Worker {
   char buf[kMaxFrameBytes];
 };
 
-thread_local Worker* t_worker = nullptr;
+// Freed when its thread ends (a server thread ends only when cancelled for an abandoned call).
+thread_local std::unique_ptr<Worker> t_worker;
 
-Worker* worker_or_null() { return t_worker; }
+Worker* worker_or_null() { return t_worker.get(); }
 
 Worker& worker() {
-  if (t_worker == nullptr) t_worker = new Worker;
+  if (!t_worker) t_worker = std::make_unique<Worker>();
   return *t_worker;
 }
 
@@ -388,13 +422,10 @@ void default_server_create(door_info_t*) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);  // the thread starts with every signal blocked
   pthread_t t;
-  int rc = pthread_create(&t, &attr, server_thread_main, nullptr);
+  // On failure (out of threads) the pool keeps serving with the threads it has.
+  pthread_create(&t, &attr, server_thread_main, nullptr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_attr_destroy(&attr);
-  if (rc != 0) {
-    // Out of threads: the pool keeps serving with the threads it has.
-    return;
-  }
 }
 
 door_server_func_t* creation_function() {
@@ -554,6 +585,57 @@ bool cancel_abandoned(Connection* c, uint32_t gen) {
   return true;
 }
 
+// DOOR_UNREF notifications wait while invocations of the door are running (door_create(3C)).
+void invocation_started(Door* d) {
+  if (d->unref_kind == 0) return;
+  std::lock_guard lk(d->mu);
+  ++d->active;
+}
+
+void invocation_ended(Door* d) {
+  if (d->unref_kind == 0) return;
+  bool post = false;
+  {
+    std::lock_guard lk(d->mu);
+    if (--d->active == 0 && d->unref_deferred) {
+      d->unref_deferred = false;
+      post = true;
+    }
+  }
+  if (post) post_unref(d);
+}
+
+// The kUnref eventfd fired: deliver proc(cookie, DOOR_UNREF_DATA, 0, NULL, 0) on this thread,
+// unless invocations are running (then the last of them posts it again).
+void deliver_unref(Connection* c, Worker& w) {
+  Door* d = c->door;
+  uint64_t count = 0;
+  if (::read(c->fd, &count, sizeof(count)) != sizeof(count) || count == 0 || d->revoked.load()) {
+    rearm(c);
+    return;
+  }
+  {
+    std::lock_guard lk(d->mu);
+    if (d->active > 0) {
+      d->unref_deferred = true;
+      count = 0;
+    }
+  }
+  if (count == 0) {
+    rearm(c);
+    return;
+  }
+  w.unref = c;
+  try {
+    d->proc(d->cookie, static_cast<char*>(DOOR_UNREF_DATA), 0, nullptr, 0);
+  } catch (abi::__forced_unwind&) {
+    throw;
+  } catch (...) {
+  }
+  w.unref = nullptr;
+  rearm(c);
+}
+
 // Runs the door's procedure for a kCall. Returns only when the procedure returned without
 // door_return (or the call was refused); door_return itself jumps back to the worker loop.
 // Nothing with a destructor may live in this frame: door_return discards it.
@@ -616,6 +698,7 @@ void dispatch(Connection* c, Worker& w) {
   w.no_results = (f.flags & kNoResults) != 0;
   w.creds = rx.creds;
   bool cancellable = !(d->attributes & DOOR_NO_CANCEL) && c->kind == ConnKind::kChannel;
+  invocation_started(d);
   if (cancellable) watch_for_abort(c);
   try {
     d->proc(d->cookie, argp, f.data_size, dp, ndesc);
@@ -623,6 +706,7 @@ void dispatch(Connection* c, Worker& w) {
     // Cancelled inside the procedure: its client is gone; the thread ends.
     stop_watching(c);
     w.current = nullptr;
+    invocation_ended(d);
     close_conn(c);
     throw;
   } catch (...) {
@@ -632,6 +716,7 @@ void dispatch(Connection* c, Worker& w) {
   // The procedure returned without door_return: that invocation is over, and its caller is told
   // so with EINTR (door_call(3C)). Unlike Solaris, the thread is kept (DEVIATIONS.md).
   w.current = nullptr;
+  invocation_ended(d);
   if (cancellable && stop_watching(c)) {
     w.doomed = true;
     close_conn(c);
@@ -643,6 +728,10 @@ void dispatch(Connection* c, Worker& w) {
 
 void serve(Connection* c, Worker& w) {
   Door* d = c->door;
+  if (c->kind == ConnKind::kUnref) {
+    deliver_unref(c, w);
+    return;
+  }
   if (c->kind == ConnKind::kListener) {
     accept_one(c);
     rearm(c);
@@ -906,6 +995,7 @@ extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_
   d->proc = proc;
   d->cookie = cookie;
   d->attributes = attributes;
+  d->unref_kind = attributes & (DOOR_UNREF | DOOR_UNREF_MULTI);
   d->desc_max.store((attributes & DOOR_REFUSE_DESC) ? 0 : INT_MAX);
   if (is_private) {
     d->private_pool.epfd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -936,6 +1026,14 @@ extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_
     p.doors.emplace(d->id, d);
   }
   int fd = make_primary(d);
+  if (fd >= 0 && d->unref_kind != 0) {
+    d->unref_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (d->unref_fd < 0 || add_conn(d, d->unref_fd, ConnKind::kUnref) == nullptr) {
+      ErrnoGuard keep;
+      close_quietly(fd);  // the primary's hang-up frees the door
+      return -1;
+    }
+  }
   if (fd < 0) {
     ErrnoGuard keep;
     {
@@ -978,8 +1076,15 @@ extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* de
     // The client abandoned this call and the thread was cancelled: no one to answer.
     w.current = nullptr;
     w.doomed = true;
+    invocation_ended(c->door);
     close_conn(c);
     c = nullptr;
+  }
+  if (c == nullptr && w.unref != nullptr) {
+    // The end of an unreferenced notification.
+    Connection* u = w.unref;
+    w.unref = nullptr;
+    rearm(u);
   }
   if (c == nullptr) {
     // No caller to answer (a fresh thread joining the pool, or a call its client abandoned):
@@ -1055,6 +1160,7 @@ extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* de
     if (desc[i].d_attributes & DOOR_RELEASE) close_quietly(desc[i].d_data.d_desc.d_descriptor);
   }
   w.current = nullptr;
+  invocation_ended(c->door);
   rearm(c);
   siglongjmp(w.base, 1);
 }

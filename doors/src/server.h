@@ -32,6 +32,7 @@ enum class ConnKind : uint8_t {
   kPending,   // accepted from a listener, waiting for the client's kHello
   kPrimary,   // server end of a door descriptor (door_create, or a kWelcome)
   kChannel,   // server end of a per-thread call channel a client attached
+  kUnref,     // eventfd: an unreferenced notification (DOOR_UNREF) is due
 };
 
 // A connection's state word: the generation in the high half (bumped each time its slot is
@@ -71,7 +72,8 @@ struct Door {
   uint64_t id = 0;
   door_server_procedure_t* proc = nullptr;
   void* cookie = nullptr;
-  uint32_t attributes = 0;  // creation attributes
+  std::atomic<uint32_t> attributes{0};  // creation attributes; DOOR_UNREF goes once delivered
+  uint32_t unref_kind = 0;               // DOOR_UNREF or DOOR_UNREF_MULTI as created, else 0
   std::atomic<bool> revoked{false};
   std::atomic<uint64_t> data_max{SIZE_MAX};
   std::atomic<uint64_t> data_min{0};
@@ -81,6 +83,14 @@ struct Door {
   std::mutex mu;  // guards the list below
   Connection* conns = nullptr;
   int nconns = 0;
+  // References in the DOOR_UNREF sense: door descriptors (primary sockets, each an open file
+  // description however often it is dup'ed, inherited or passed) plus fattach attachments.
+  std::atomic<int> refs{0};
+  bool referenced_twice = false;  // refs reached 2 since the last notification
+  int active = 0;                 // invocations running (unref doors only)
+  bool unref_deferred = false;    // a notification waits for the invocations to end
+  int unref_fd = -1;              // eventfd of the kUnref connection
+  Connection* unref_conn = nullptr;
   uint64_t next_serial = 1;
   int anchor_fd = -1;  // bound to "\0doors/<id>": reserves the id system-wide
   Pool private_pool;
