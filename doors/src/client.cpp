@@ -184,13 +184,7 @@ Channel* channel_for(int fd, uint64_t id) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
   UniqueFd ours(sv[0]), theirs(sv[1]);
   int on = 1;
-  // A receive timeout makes the kernel fail a signal-interrupted recv with EINTR even under
-  // SA_RESTART, as door_call(3C) must; the timeout itself is never reached in practice.
-  timeval forever{365L * 24 * 3600, 0};
-  if (::setsockopt(theirs.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0 ||
-      ::setsockopt(ours.get(), SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever)) != 0) {
-    return nullptr;
-  }
+  if (::setsockopt(theirs.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) return nullptr;
   Outgoing out;
   out.frame.magic = kFrameMagic;
   out.frame.kind = FrameKind::kAttach;
@@ -219,28 +213,38 @@ Channel* channel_for(int fd, uint64_t id) {
   return ch.release();
 }
 
-// Waits for the reply to what was just sent on ch. 1 with a frame in t.rx, or -1 with errno:
+// Waits for the reply to what was just sent on ch. With wait_mask (the caller's signal mask, the
+// calling thread having blocked signals before sending), the wait takes the caller's signals
+// atomically: a signal caught at any moment after the request was sent interrupts the call,
+// even under SA_RESTART, as door_call(3C) requires. 1 with a frame in t.rx, or -1 with errno:
 // ECONNRESET when the request was never read (the channel is dropped), EMFILE, or EINTR.
-int await_reply(ClientThread& t, Channel* ch, bool interruptible) {
-  for (;;) {
-    int r = recv_frame(ch->fd, t.buf, t.rx, interruptible);
-    if (r > 0) return 1;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;  // the receive timeout
-    if (r < 0 && errno == EMFILE) return -1;  // descriptors lost to our limit; stream in step
-    if (r < 0 && errno == ECONNRESET) {
-      // The server end was closed with our request still unread in it: the request never ran.
+int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask) {
+  if (wait_mask != nullptr) {
+    pollfd p{ch->fd, POLLIN, 0};
+    int n = ::ppoll(&p, 1, nullptr, wait_mask);
+    if (n < 0) {
+      // Interrupted: the call is abandoned (EINTR). Dropping the channel tells the server (it
+      // sees the hang-up, and cancels the thread serving it) and keeps a late reply from being
+      // read as the answer to a later call.
       t.drop(ch);
-      errno = ECONNRESET;
+      errno = EINTR;
       return -1;
     }
-    // Interrupted by a signal, the server end closed mid-call, or a malformed reply: the call is
-    // abandoned (EINTR, door_call(3C)). Dropping the channel tells the server (it sees the
-    // hang-up) and keeps a late reply from being read as the answer to a later call.
-    if (r == 0) mark_revoked(ch->door_id);
+  }
+  int r = recv_frame(ch->fd, t.buf, t.rx, /*interruptible=*/false);
+  if (r > 0) return 1;
+  if (r < 0 && errno == EMFILE) return -1;  // descriptors lost to our limit; stream in step
+  if (r < 0 && errno == ECONNRESET) {
+    // The server end was closed with our request still unread in it: the request never ran.
     t.drop(ch);
-    errno = EINTR;
+    errno = ECONNRESET;
     return -1;
   }
+  // The server end closed mid-call (its server died), or a malformed reply: EINTR.
+  if (r == 0) mark_revoked(ch->door_id);
+  t.drop(ch);
+  errno = EINTR;
+  return -1;
 }
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
@@ -261,7 +265,7 @@ int remote_info(int fd, uint64_t id, WireInfo* out) {
       t.drop(ch);
       continue;
     }
-    if (await_reply(t, ch, /*interruptible=*/false) < 0) {
+    if (await_reply(t, ch, nullptr) < 0) {
       if (errno == ECONNRESET) continue;
       break;
     }
@@ -425,6 +429,30 @@ using namespace doors::detail;
 namespace doors::detail {
 namespace {
 
+// Blocks the caller's asynchronous signals from just before a request is sent until its reply
+// has arrived, so that none can slip in between and be missed by the wait (see await_reply).
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&all, sig);
+    pthread_sigmask(SIG_BLOCK, &all, &caller_);
+  }
+  ~SignalsHeld() { release(); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+  const sigset_t* caller_mask() const { return &caller_; }
+  void release() {
+    if (held_) pthread_sigmask(SIG_SETMASK, &caller_, nullptr);
+    held_ = false;
+  }
+
+ private:
+  sigset_t caller_;
+  bool held_ = true;
+};
+
 constexpr int kRetry = 1;  // the channel was closed under us before the call ran: try another
 
 // One attempt at a call over the thread's channel to door id. Returns 0, -1 with errno, or
@@ -477,6 +505,7 @@ int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
   out.meta = meta;
   out.fds = fds;
   out.nfds = nfds;
+  SignalsHeld held;
   if (send_frame(ch->fd, out) != 0) {
     int e = errno;
     t.drop(ch);  // the server never saw this call; a new arena it never got must not be reused
@@ -491,7 +520,8 @@ int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
     }
   }
 
-  if (await_reply(t, ch, /*interruptible=*/true) < 0) return errno == ECONNRESET ? kRetry : -1;
+  if (await_reply(t, ch, held.caller_mask()) < 0) return errno == ECONNRESET ? kRetry : -1;
+  held.release();
   if (ch->args_outstanding) {  // the server is done with the arguments once it has answered
     ch->args.release(ch->args_offset);
     ch->args_outstanding = false;
@@ -526,6 +556,7 @@ int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
 }  // namespace doors::detail
 
 extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
+  NoCancel no_cancel;  // see sys.h
   door_arg_t none{};
   bool no_results = params == nullptr;
   door_arg_t& a = no_results ? none : *params;
@@ -562,6 +593,7 @@ extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
 }
 
 extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
+  NoCancel no_cancel;  // see sys.h
   if (info == nullptr) {
     errno = EFAULT;
     return -1;
@@ -596,6 +628,7 @@ extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
 }
 
 extern "C" DOORS_EXPORT int door_revoke(int fd) noexcept {
+  NoCancel no_cancel;  // see sys.h
   uint64_t id;
   if (resolve_door(fd, &id) != 0) return -1;
   if (revoke_local(id) != 0) return -1;  // EPERM: door_revoke(3C) is for the door's server
@@ -604,6 +637,7 @@ extern "C" DOORS_EXPORT int door_revoke(int fd) noexcept {
 }
 
 extern "C" DOORS_EXPORT int door_getparam(int fd, int param, size_t* out) noexcept {
+  NoCancel no_cancel;  // see sys.h
   uint64_t id;
   if (resolve_door(fd, &id) != 0) return -1;
   if (out == nullptr) {
@@ -629,6 +663,7 @@ extern "C" DOORS_EXPORT int door_getparam(int fd, int param, size_t* out) noexce
 }
 
 extern "C" DOORS_EXPORT int door_setparam(int fd, int param, size_t value) noexcept {
+  NoCancel no_cancel;  // see sys.h
   uint64_t id;
   if (resolve_door(fd, &id) != 0) return -1;
   return set_local_param(id, param, value);

@@ -122,6 +122,7 @@ extern "C" DOORS_EXPORT int doors_attach_name(dev_t dev, ino_t ino, char* buf, s
 }
 
 extern "C" DOORS_EXPORT int fattach(int fd, const char* path) noexcept {
+  NoCancel no_cancel;  // see sys.h
   if (path == nullptr) {
     errno = EFAULT;
     return -1;
@@ -150,6 +151,7 @@ extern "C" DOORS_EXPORT int fattach(int fd, const char* path) noexcept {
 }
 
 extern "C" DOORS_EXPORT int fdetach(const char* path) noexcept {
+  NoCancel no_cancel;  // see sys.h
   if (path == nullptr) {
     errno = EFAULT;
     return -1;

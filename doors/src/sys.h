@@ -3,6 +3,7 @@
 #pragma once
 
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,6 +52,20 @@ inline void close_quietly(int fd) {
   ErrnoGuard keep;
   ::close(fd);
 }
+
+// Keeps thread cancellation off for a scope. A server procedure's thread is cancellable while
+// it runs (client-abort cancellation); a forced unwind must never start inside a libdoors entry
+// point, which is noexcept, so they hold cancellation off while they block.
+class NoCancel {
+ public:
+  NoCancel() { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_); }
+  ~NoCancel() { pthread_setcancelstate(old_, nullptr); }
+  NoCancel(const NoCancel&) = delete;
+  NoCancel& operator=(const NoCancel&) = delete;
+
+ private:
+  int old_;
+};
 
 // Owns one descriptor.
 class UniqueFd {

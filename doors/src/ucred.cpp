@@ -115,6 +115,7 @@ using namespace doors::detail;
 extern "C" {
 
 DOORS_EXPORT ucred_t* ucred_get(pid_t pid) noexcept {
+  NoCancel no_cancel;  // see sys.h
   if (pid == P_MYID) pid = ::getpid();
   ucred_s creds{};
   std::vector<gid_t> groups;
@@ -161,6 +162,7 @@ DOORS_EXPORT int ucred_getgroups(const ucred_t* uc, const gid_t** groups) noexce
 }
 
 DOORS_EXPORT int door_ucred(ucred_t** uc) noexcept {
+  NoCancel no_cancel;  // see sys.h
   if (uc == nullptr) {
     errno = EFAULT;
     return -1;
@@ -172,6 +174,7 @@ DOORS_EXPORT int door_ucred(ucred_t** uc) noexcept {
 }
 
 DOORS_EXPORT int door_cred(door_cred_t* dc) noexcept {
+  NoCancel no_cancel;  // see sys.h
   if (dc == nullptr) {
     errno = EFAULT;
     return -1;
