@@ -136,8 +136,11 @@ extern "C" DOORS_EXPORT int fattach(int fd, const char* path) noexcept {
     errno = EINVAL;  // fattach(3C): fd is neither a door nor a STREAM
     return -1;
   }
+  // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG as open(2) reports them. The descriptor pins
+  // the file's inode for as long as it is attached (see Connection::pin_fd).
+  UniqueFd pin(::open(path, O_PATH | O_CLOEXEC));
   struct stat st;
-  if (::stat(path, &st) != 0) return -1;  // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG
+  if (!pin || ::fstat(pin.get(), &st) != 0) return -1;
   uid_t me = ::geteuid();
   if (me != 0 && st.st_uid != me) {
     errno = EPERM;  // fattach(3C): not the owner of path
@@ -147,7 +150,7 @@ extern "C" DOORS_EXPORT int fattach(int fd, const char* path) noexcept {
     errno = EACCES;  // fattach(3C): the owner lacks write permission on path
     return -1;
   }
-  return attach_local_door(id, st.st_dev, st.st_ino);
+  return attach_local_door(id, pin.release(), st.st_dev, st.st_ino);
 }
 
 extern "C" DOORS_EXPORT int fdetach(const char* path) noexcept {

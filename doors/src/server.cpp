@@ -98,6 +98,7 @@ Connection* acquire_slot() {
 // Returns a closed connection's slot; the generation moves on so stale events miss it.
 void release_slot(Connection* c) {
   c->fd = -1;
+  c->pin_fd = -1;
   c->door = nullptr;
   c->prev = c->next = nullptr;
   c->args.reset();
@@ -161,6 +162,7 @@ void close_conn(Connection* c) {
     std::lock_guard lk(d->mu);
     ::epoll_ctl(d->pool->epfd, EPOLL_CTL_DEL, c->fd, nullptr);
     close_quietly(c->fd);
+    close_quietly(c->pin_fd);
     if (c->prev) c->prev->next = c->next;
     if (c->next) c->next->prev = c->prev;
     if (d->conns == c) d->conns = c->next;
@@ -836,7 +838,9 @@ void after_fork_child() {
   for (uint32_t i = 0; i < t.used; ++i) {
     Connection* c = slot_at(i);
     if (c->fd >= 0) close_quietly(c->fd);
+    close_quietly(c->pin_fd);
     c->fd = -1;
+    c->pin_fd = -1;
     c->door = nullptr;
   }
   for (auto& [id, d] : p.doors) {
@@ -923,7 +927,8 @@ int revoke_local(uint64_t id) {
   return 0;
 }
 
-int attach_local_door(uint64_t id, dev_t dev, ino_t ino) {
+int attach_local_door(uint64_t id, int pin_fd, dev_t dev, ino_t ino) {
+  UniqueFd pin(pin_fd);
   Process& p = proc_state();
   Door* d;
   {
@@ -948,6 +953,7 @@ int attach_local_door(uint64_t id, dev_t dev, ino_t ino) {
   if (::listen(sock.get(), SOMAXCONN) != 0) return -1;
   Connection* c = add_conn(d, sock.release(), ConnKind::kListener, dev, ino);
   if (c == nullptr) return -1;
+  c->pin_fd = pin.release();  // before anyone else can close c: only fdetach or revoke can
   std::lock_guard g(p.mu);
   p.attachments.push_back({dev, ino, c, gen_of(c->state.load())});
   return 0;

@@ -53,6 +53,8 @@ struct Connection {
   Connection* next = nullptr;
   dev_t dev = 0;  // kListener / kPending: the attached file
   ino_t ino = 0;
+  int pin_fd = -1;  // kListener: an O_PATH descriptor of the attached file, so that its inode
+                    // (whose number names the listener) cannot be freed and reused while attached
   uint64_t via = 0;  // kChannel: event key (slot, generation) of the connection it came through
   std::atomic<FrameKind> notice{};  // with kCloseReq: what to tell the client before closing
 
@@ -110,7 +112,8 @@ bool current_caller(SenderCreds* out);
 int set_local_param(uint64_t id, int param, size_t value);
 
 // fattach(3C) / fdetach(3C) on the server side: binds / closes the listener of (dev, ino).
-int attach_local_door(uint64_t id, dev_t dev, ino_t ino);
+// attach_local_door takes pin_fd (an O_PATH descriptor of the file) in every case.
+int attach_local_door(uint64_t id, int pin_fd, dev_t dev, ino_t ino);
 int detach_local(dev_t dev, ino_t ino);
 
 // Revokes a door served here; EPERM when it is not ours.
