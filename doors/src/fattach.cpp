@@ -48,6 +48,20 @@ int connect_attached(const struct stat& st) {
   return s.release();
 }
 
+// One exchange with a listener: a request carrying one descriptor, then the answer in rx.
+// False when either way fails (the caller reports EBADF or EINVAL as its function documents).
+bool ask_listener(int sock, FrameKind kind, int fd, char* buf, Received& rx) {
+  Outgoing req;
+  req.frame.magic = kFrameMagic;
+  req.frame.kind = kind;
+  req.frame.desc_num = 1;
+  DescMeta meta{};
+  req.meta = &meta;
+  req.fds = &fd;
+  req.nfds = 1;
+  return send_frame(sock, req) == 0 && recv_frame(sock, buf, rx, /*interruptible=*/false) > 0;
+}
+
 }  // namespace
 
 int convert_attached(int fd) {
@@ -67,18 +81,9 @@ int convert_attached(int fd) {
     return -1;
   }
   // The opened file is the proof of access: whoever could not open the path cannot get here.
-  Outgoing hello;
-  hello.frame.magic = kFrameMagic;
-  hello.frame.kind = FrameKind::kHello;
-  hello.frame.desc_num = 1;
-  DescMeta meta{};
-  hello.meta = &meta;
-  hello.fds = &fd;
-  hello.nfds = 1;
   auto buf = std::make_unique<char[]>(kMaxFrameBytes);
   auto rx = std::make_unique<Received>();
-  if (send_frame(s.get(), hello) != 0 ||
-      recv_frame(s.get(), buf.get(), *rx, /*interruptible=*/false) <= 0) {
+  if (!ask_listener(s.get(), FrameKind::kHello, fd, buf.get(), *rx)) {
     errno = EBADF;
     return -1;
   }
@@ -179,19 +184,9 @@ extern "C" DOORS_EXPORT int fdetach(const char* path) noexcept {
     errno = EINVAL;
     return -1;
   }
-  Outgoing req;
-  req.frame.magic = kFrameMagic;
-  req.frame.kind = FrameKind::kDetach;
-  req.frame.desc_num = 1;
-  DescMeta meta{};
-  int fd = file.get();
-  req.meta = &meta;
-  req.fds = &fd;
-  req.nfds = 1;
   auto buf = std::make_unique<char[]>(kMaxFrameBytes);
   auto rx = std::make_unique<Received>();
-  if (send_frame(s.get(), req) != 0 ||
-      recv_frame(s.get(), buf.get(), *rx, /*interruptible=*/false) <= 0) {
+  if (!ask_listener(s.get(), FrameKind::kDetach, file.get(), buf.get(), *rx)) {
     errno = EINVAL;
     return -1;
   }
