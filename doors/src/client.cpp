@@ -89,8 +89,19 @@ struct ChannelRegistry {
 
 ChannelRegistry& registry();
 
-void before_fork() { registry().mu.lock(); }
-void after_fork_parent() { registry().mu.unlock(); }
+// The client's locks are held across fork(2), so that the child never inherits one locked by a
+// thread that does not exist in it.
+void before_fork() {
+  convert_mutex().lock();
+  registry().mu.lock();
+  info_cache().mu.lock();
+}
+
+void after_fork_parent() {
+  info_cache().mu.unlock();
+  registry().mu.unlock();
+  convert_mutex().unlock();
+}
 
 // A child must not read its parent's channels (it would steal the parent's replies): it closes
 // them and opens its own on first use.
@@ -105,7 +116,9 @@ void after_fork_child() {
   }
   r.all.clear();
   r.generation.fetch_add(1);
+  info_cache().mu.unlock();
   r.mu.unlock();
+  convert_mutex().unlock();
 }
 
 ChannelRegistry& registry() {

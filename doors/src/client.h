@@ -4,6 +4,8 @@
 #include <door.h>
 #include <stdint.h>
 
+#include <mutex>
+
 #include "wire.h"
 
 namespace doors::detail {
@@ -15,6 +17,9 @@ int resolve_door(int fd, uint64_t* id);
 // fattach.cpp: replaces a descriptor of an attached file by a primary socket of its door.
 // -1 with errno EBADF when nothing (trustworthy) is attached to the file.
 int convert_attached(int fd);
+
+// Serialises convert_attached; held across fork(2) so that a child never inherits it locked.
+std::mutex& convert_mutex();
 
 // Remembers what a server said of its door (from kWelcome and kInfo).
 void remember_info(const WireInfo& info);

@@ -64,9 +64,13 @@ bool ask_listener(int sock, FrameKind kind, int fd, char* buf, Received& rx) {
 
 }  // namespace
 
+std::mutex& convert_mutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: used until the last thread ends
+  return *mu;
+}
+
 int convert_attached(int fd) {
-  static std::mutex mu;  // two threads converting one descriptor must not both replace it
-  std::lock_guard lk(mu);
+  std::lock_guard lk(convert_mutex());  // two threads converting one fd must not both replace it
   struct stat st;
   if (::fstat(fd, &st) != 0) return -1;
   if (S_ISSOCK(st.st_mode)) {
