@@ -2,8 +2,8 @@
  * <door.h>: the Solaris/illumos doors API on Linux (libdoors).
  *
  * Names, types, field order and constant values are illumos's (usr/src/head/door.h and
- * usr/src/uts/common/sys/door.h), so that Solaris door programs compile unchanged. Valid C (C99 or later) and
- * C++. Linux-only extensions live in <doors/ext.h>, never here.
+ * usr/src/uts/common/sys/door.h), so that Solaris door programs compile unchanged. Valid C (C99 or
+ * later) and C++. Linux-only extensions live in <doors/ext.h>, never here.
  */
 #ifndef _DOOR_H
 #define _DOOR_H
@@ -44,10 +44,10 @@ typedef unsigned int door_attr_t;
 #define DOOR_NO_DEPLETION_CB 0x100 /* door_xcreate(3C) only */
 
 /* Attributes door_info(3C) reports. */
-#define DOOR_LOCAL 0x04        /* the door is served by the calling process */
-#define DOOR_REVOKED 0x08      /* revoked, or its server exited */
-#define DOOR_IS_UNREF 0x20     /* exactly one reference exists */
-#define DOOR_PRIVCREATE 0x200  /* the door has a door_xcreate(3C) creation function */
+#define DOOR_LOCAL 0x04         /* the door is served by the calling process */
+#define DOOR_REVOKED 0x08       /* revoked, or its server exited */
+#define DOOR_IS_UNREF 0x20      /* exactly one reference exists */
+#define DOOR_PRIVCREATE 0x200   /* the door has a door_xcreate(3C) creation function */
 #define DOOR_DEPLETION_CB 0x400 /* set during a depletion callback */
 
 #define DOOR_CREATE_MASK \
@@ -85,11 +85,11 @@ typedef struct door_desc {
 
 /* door_info(3C). */
 typedef struct door_info {
-  pid_t di_target;          /* server process; -1 once it has exited */
-  door_ptr_t di_proc;       /* server procedure, as an address in the server */
-  door_ptr_t di_data;       /* cookie given to door_create(3C) */
+  pid_t di_target;    /* server process; -1 once it has exited */
+  door_ptr_t di_proc; /* server procedure, as an address in the server */
+  door_ptr_t di_data; /* cookie given to door_create(3C) */
   door_attr_t di_attributes;
-  door_id_t di_uniquifier;  /* unique system-wide, equal in every process */
+  door_id_t di_uniquifier; /* unique system-wide, equal in every process */
   int di_resv[4];
 } door_info_t;
 
@@ -118,7 +118,8 @@ typedef struct door_cred {
 typedef void door_server_procedure_t(void *, char *, size_t, door_desc_t *, uint_t);
 typedef void door_server_func_t(door_info_t *);
 
-int door_create(void (*)(void *, char *, size_t, door_desc_t *, uint_t), void *, uint_t) _DOORS_NOTHROW;
+int door_create(void (*)(void *, char *, size_t, door_desc_t *, uint_t), void *,
+                uint_t) _DOORS_NOTHROW;
 int door_revoke(int) _DOORS_NOTHROW;
 int door_info(int, struct door_info *) _DOORS_NOTHROW;
 int door_call(int, door_arg_t *) _DOORS_NOTHROW;

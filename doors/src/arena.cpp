@@ -65,7 +65,8 @@ bool WriterArena::replace(size_t at_least) {
   }
   UniqueFd fd(::memfd_create("doors-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return false;
-  if (retry_eintr([&] { return ::ftruncate(fd.get(), static_cast<off_t>(cap)); }) != 0) return false;
+  if (retry_eintr([&] { return ::ftruncate(fd.get(), static_cast<off_t>(cap)); }) != 0)
+    return false;
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) return false;
   void* p = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) return false;

@@ -6,7 +6,8 @@
 // it; the reader gets a read-only descriptor of the same memfd, so it can neither scribble on the
 // writer's bookkeeping nor shrink the file under the writer. Only {offset, length} crosses the
 // socket. The memfd is sealed against shrinking and growing, and a reader maps a peer's arena only
-// after checking those seals, so a hostile writer cannot truncate it and raise SIGBUS in the reader.
+// after checking those seals, so a hostile writer cannot truncate it and raise SIGBUS in the
+// reader.
 #pragma once
 
 #include <stddef.h>

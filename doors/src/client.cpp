@@ -318,8 +318,8 @@ int deliver_results(ClientThread& t, Channel* ch, door_arg_t& a, bool no_results
   }
   const char* src = nullptr;
   if (f.data_size > 0) {
-    src = (f.flags & kDataInArena) ? ch->results.range(f.arena_offset, f.data_size)
-                                   : rx.inline_data;
+    src =
+        (f.flags & kDataInArena) ? ch->results.range(f.arena_offset, f.data_size) : rx.inline_data;
     if (src == nullptr) return protocol_error();
   }
   if (no_results) {
@@ -449,7 +449,8 @@ class SignalsHeld {
   SignalsHeld() {
     sigset_t all;
     sigfillset(&all);
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&all, sig);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
+      sigdelset(&all, sig);
     pthread_sigmask(SIG_BLOCK, &all, &caller_);
   }
   ~SignalsHeld() { release(); }

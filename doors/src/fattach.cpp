@@ -120,7 +120,8 @@ int convert_attached(int fd) {
 
 using namespace doors::detail;
 
-extern "C" DOORS_EXPORT int doors_attach_name(dev_t dev, ino_t ino, char* buf, size_t len) noexcept {
+extern "C" DOORS_EXPORT int doors_attach_name(dev_t dev, ino_t ino, char* buf,
+                                              size_t len) noexcept {
   int n = snprintf(buf, len, "doors-path/%016llx/%016llx", static_cast<unsigned long long>(dev),
                    static_cast<unsigned long long>(ino));
   if (n < 0 || static_cast<size_t>(n) >= len) {

@@ -2,6 +2,7 @@
 // procedures, door_return, revocation, private pools and fattach's listeners.
 #include "server.h"
 
+#include <cxxabi.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -14,8 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-
-#include <cxxabi.h>
 
 #include <climits>
 #include <memory>
@@ -380,8 +379,8 @@ struct Worker {
   Connection* current = nullptr;  // the invocation being served, until door_return
   bool no_results = false;
   SenderCreds creds;
-  Door* bound = nullptr;  // door_bind(3C)
-  bool doomed = false;    // sent pthread_cancel for an abandoned call: must end
+  Door* bound = nullptr;        // door_bind(3C)
+  bool doomed = false;          // sent pthread_cancel for an abandoned call: must end
   Connection* unref = nullptr;  // the kUnref connection whose notification is being delivered
   Received rx;
   door_desc_t descs[kMaxDescs];
@@ -1077,8 +1076,7 @@ extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_
 // Not noexcept: when a client abandons a call, the thread serving it is cancelled (door_call(3C)),
 // and that cancellation unwinds through door_return, which is at the bottom of every server
 // thread's stack.
-extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* desc,
-                                        uint_t ndesc) {
+extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* desc, uint_t ndesc) {
   Worker& w = worker();
   Connection* c = w.current;
   if (c != nullptr && !(c->door->attributes & DOOR_NO_CANCEL) && c->kind == ConnKind::kChannel &&

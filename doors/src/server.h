@@ -3,10 +3,9 @@
 #pragma once
 
 #include <door.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include <pthread.h>
 
 #include <atomic>
 #include <mutex>
@@ -53,8 +52,8 @@ struct Connection {
   Connection* next = nullptr;
   dev_t dev = 0;  // kListener / kPending: the attached file
   ino_t ino = 0;
-  int pin_fd = -1;  // kListener: an O_PATH descriptor of the attached file, so that its inode
-                    // (whose number names the listener) cannot be freed and reused while attached
+  int pin_fd = -1;   // kListener: an O_PATH descriptor of the attached file, so that its inode
+                     // (whose number names the listener) cannot be freed and reused while attached
   uint64_t via = 0;  // kChannel: event key (slot, generation) of the connection it came through
   std::atomic<FrameKind> notice{};  // with kCloseReq: what to tell the client before closing
 
@@ -64,8 +63,8 @@ struct Connection {
   bool watched = false;    // a procedure of a cancellable door is running for this connection
   bool cancelled = false;  // its thread was sent pthread_cancel
   pthread_t holder{};
-  ReaderMapping args;     // the client's argument arena
-  WriterArena results;    // our result arena for this connection
+  ReaderMapping args;   // the client's argument arena
+  WriterArena results;  // our result arena for this connection
   bool result_outstanding = false;
   uint64_t result_offset = 0;
 };
@@ -75,7 +74,7 @@ struct Door {
   door_server_procedure_t* proc = nullptr;
   void* cookie = nullptr;
   std::atomic<uint32_t> attributes{0};  // creation attributes; DOOR_UNREF goes once delivered
-  uint32_t unref_kind = 0;               // DOOR_UNREF or DOOR_UNREF_MULTI as created, else 0
+  uint32_t unref_kind = 0;              // DOOR_UNREF or DOOR_UNREF_MULTI as created, else 0
   std::atomic<bool> revoked{false};
   std::atomic<uint64_t> data_max{SIZE_MAX};
   std::atomic<uint64_t> data_min{0};

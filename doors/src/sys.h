@@ -14,13 +14,13 @@
 #define DOORS_EXPORT __attribute__((visibility("default")))
 
 // A broken internal invariant is a bug, never an error to report: stop at once.
-#define DOORS_ASSERT(cond, context)                                                        \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
+#define DOORS_ASSERT(cond, context)                                                          \
+  do {                                                                                       \
+    if (!(cond)) {                                                                           \
       std::fprintf(stderr, "libdoors: assertion failed: %s (%s) at %s:%d\n", #cond, context, \
-                   __FILE__, __LINE__);                                                    \
-      std::abort();                                                                        \
-    }                                                                                      \
+                   __FILE__, __LINE__);                                                      \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (0)
 
 namespace doors::detail {

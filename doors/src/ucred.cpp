@@ -135,13 +135,13 @@ DOORS_EXPORT void ucred_free(ucred_t* uc) noexcept {
 
 DOORS_EXPORT size_t ucred_size(void) noexcept { return sizeof(ucred_s); }
 
-#define DOORS_UCRED_GETTER(type, name, field) \
+#define DOORS_UCRED_GETTER(type, name, field)          \
   DOORS_EXPORT type name(const ucred_t* uc) noexcept { \
-    if (uc == nullptr) {                                \
-      errno = EINVAL;                                   \
-      return static_cast<type>(-1);                     \
-    }                                                   \
-    return uc->field;                                   \
+    if (uc == nullptr) {                               \
+      errno = EINVAL;                                  \
+      return static_cast<type>(-1);                    \
+    }                                                  \
+    return uc->field;                                  \
   }
 DOORS_UCRED_GETTER(uid_t, ucred_geteuid, euid)
 DOORS_UCRED_GETTER(uid_t, ucred_getruid, ruid)

@@ -57,9 +57,7 @@ bool parse_hex(const char* in, uint64_t* v) {
   return true;
 }
 
-bool valid_kind(FrameKind k) {
-  return k >= FrameKind::kCall && k <= FrameKind::kDetach;
-}
+bool valid_kind(FrameKind k) { return k >= FrameKind::kCall && k <= FrameKind::kDetach; }
 
 }  // namespace
 
@@ -101,8 +99,8 @@ int send_frame(int sock, const Outgoing& out) {
 int recv_frame(int sock, char* buf, Received& r, bool interruptible) {
   r.nfds = 0;
   r.creds.valid = false;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * (kMaxDescs + 1)) +
-                             CMSG_SPACE(sizeof(struct ucred))];
+  alignas(cmsghdr) char
+      cbuf[CMSG_SPACE(sizeof(int) * (kMaxDescs + 1)) + CMSG_SPACE(sizeof(struct ucred))];
   iovec iov{buf, kMaxFrameBytes};
   msghdr m{};
   m.msg_iov = &iov;

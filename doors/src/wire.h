@@ -72,7 +72,8 @@ struct WireInfo {
 inline constexpr unsigned kMaxDescs = 252;
 inline constexpr size_t kInlineDataMax = DOORS_INLINE_DATA_MAX;
 // Largest message any peer may send: header, inline data, and descriptor metadata.
-inline constexpr size_t kMaxFrameBytes = sizeof(Frame) + kInlineDataMax + kMaxDescs * sizeof(DescMeta);
+inline constexpr size_t kMaxFrameBytes =
+    sizeof(Frame) + kInlineDataMax + kMaxDescs * sizeof(DescMeta);
 
 // The credentials the kernel attached to a message (SO_PASSCRED), at the time it was sent.
 struct SenderCreds {
