@@ -1,0 +1,6 @@
+@0xc0ffee0123456797;
+
+struct Holder {
+  name @0 :Text;
+  payload @1 :AnyPointer;
+}

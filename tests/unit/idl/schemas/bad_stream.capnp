@@ -1,0 +1,5 @@
+@0xc0ffee0123456795;
+
+interface Sink {
+  write @0 (data :Data) -> stream;
+}
