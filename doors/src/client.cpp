@@ -637,7 +637,7 @@ extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
   k.info.id = id;
   k.info.attributes |= DOOR_REVOKED;
   if (!pid_alive(static_cast<pid_t>(k.info.target))) k.info.target = -1;
-  fill_door_info(k.info, info, false);
+  fill_door_info(k.info, info, /*local=*/k.info.target == ::getpid());
   return 0;
 }
 
@@ -680,5 +680,12 @@ extern "C" DOORS_EXPORT int door_setparam(int fd, int param, size_t value) noexc
   NoCancel no_cancel;  // see sys.h
   uint64_t id;
   if (resolve_door(fd, &id) != 0) return -1;
-  return set_local_param(id, param, value);
+  if (set_local_param(id, param, value) == 0) return 0;
+  if (errno != EPERM) return -1;
+  // Not served here: a live door of another process (EPERM), or one that is revoked or whose
+  // server is gone, ours included (EBADF, which door_setparam(3C) checks first).
+  WireInfo w;
+  if (remote_info(fd, id, &w) != 0) return -1;
+  errno = EPERM;
+  return -1;
 }

@@ -913,6 +913,9 @@ int revoke_local(uint64_t id) {
       return -1;
     }
     d->revoked.store(true);
+    // door_info and door_setparam still answer for the door (DOOR_REVOKED, EBADF) once it is
+    // freed, from what the process remembers of it.
+    remember_info(info_of(d));
     std::lock_guard lk(d->mu);
     for (Connection* c = d->conns; c != nullptr; c = c->next) {
       if (c->kind == ConnKind::kPrimary || c->kind == ConnKind::kChannel) {
