@@ -379,6 +379,51 @@ TEST(DoorCall, PassedDescriptor_ArrivesWithDoorDescriptorAttribute) {
   EXPECT_TRUE(attrs->load() & DOOR_DESCRIPTOR) << std::hex << attrs->load();
 }
 
+// What a procedure saw of a door descriptor passed to it.
+struct PassedDoorSeen {
+  std::uint32_t n_desc;
+  std::uint32_t attributes;  // d_attributes
+  std::uint64_t d_id;
+  std::int32_t info_rc;
+  std::uint64_t uniquifier;  // door_info() of the received descriptor
+};
+
+// door_call(3C): a door descriptor passed to the procedure keeps its identity: d_id is the door's
+// di_uniquifier, and d_attributes has DOOR_LOCAL when the receiver serves that door. (The reply
+// direction, across processes, is in tests/integration/descriptor_passing_test.cpp.)
+TEST(DoorCall, PassedDoorDescriptor_DIdIsItsUniquifier) {
+  LocalDoor passed(empty_handler());
+  ASSERT_GE(passed.fd(), 0);
+  door_info_t expected{};
+  ASSERT_EQ(door_info(passed.fd(), &expected), 0) << std::strerror(errno);
+  LocalDoor door([](char*, std::size_t, door_desc_t* dp, uint_t n) {
+    PassedDoorSeen seen{};
+    seen.n_desc = n;
+    if (n == 1) {
+      seen.attributes = dp[0].d_attributes;
+      seen.d_id = dp[0].d_data.d_desc.d_id;
+      door_info_t info{};
+      seen.info_rc = door_info(dp[0].d_data.d_desc.d_descriptor, &info);
+      seen.uniquifier = info.di_uniquifier;
+      ::close(dp[0].d_data.d_desc.d_descriptor);
+    }
+    reply_value(seen);
+  });
+  ASSERT_GE(door.fd(), 0);
+
+  CallOutcome call = call_door(door.fd(), "", {descriptor(passed.fd())});
+
+  ASSERT_EQ(call.rc, 0) << std::strerror(call.err);
+  PassedDoorSeen sut{};
+  ASSERT_TRUE(read_value(call.data, &sut));
+  ASSERT_EQ(sut.n_desc, 1u);
+  EXPECT_TRUE(sut.attributes & DOOR_DESCRIPTOR) << std::hex << sut.attributes;
+  EXPECT_TRUE(sut.attributes & DOOR_LOCAL) << std::hex << sut.attributes;
+  EXPECT_EQ(sut.d_id, value_of(expected.di_uniquifier));
+  EXPECT_EQ(sut.info_rc, 0);
+  EXPECT_EQ(sut.uniquifier, value_of(expected.di_uniquifier));
+}
+
 // --- errors ----------------------------------------------------------------------------------
 
 // door_call(3C) EBADF: "d is not a valid door descriptor."

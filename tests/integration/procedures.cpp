@@ -63,6 +63,9 @@ ControlledServer::ControlledServer(const std::string& path, door_server_procedur
         case 'D':
           rc = fdetach(path.c_str());
           break;
+        case 'C':
+          rc = ::close(d);
+          break;
         case 'X':
           std::exit(0);
         default:

@@ -40,8 +40,9 @@ void seen_proc(void* cookie, char* argp, std::size_t n, door_desc_t* dp, uint_t 
 void echo_proc(void* cookie, char* argp, std::size_t n, door_desc_t* dp, uint_t n_desc);
 
 // A forked door server (transform_proc unless told otherwise) that also obeys commands sent by
-// the test over a pipe: 'R' door_revoke, 'D' fdetach, 'X' exit(0). Each command is answered
-// with the errno of the operation (0 for success), except 'X'.
+// the test over a pipe: 'R' door_revoke, 'D' fdetach, 'C' close(2) of its door descriptor (the
+// attachment keeps the door), 'X' exit(0). Each command is answered with the errno of the
+// operation (0 for success), except 'X'.
 class ControlledServer {
  public:
   ControlledServer(const std::string& path, door_server_procedure_t* proc = transform_proc,

@@ -1,6 +1,8 @@
 // Server threads: the pool grows with concurrent calls, threads join it with
-// door_return(NULL, 0, NULL, 0), door_server_create's function supplies them, many clients at
-// once get the right answers, and a server killed under load releases every caller at once.
+// door_return(NULL, 0, NULL, 0), door_server_create's function supplies them (called with NULL at
+// the first shared door_create and whenever the shared pool runs dry; a function that makes none
+// leaves calls waiting), many clients at once get the right answers, and a server killed under
+// load releases every caller at once. Private pools are in private_pool_test.cpp.
 #include <door.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -16,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -177,6 +180,211 @@ TEST(DoorServerCreate, SecondCall_ReturnsPreviousFunction) {
   });
 
   EXPECT_TRUE(sut.exited_with(0)) << sut.describe();
+}
+
+// --- when the creation function is called --------------------------------------------------------
+
+std::atomic<int> g_null_calls{0};  // creation function calls with NULL
+
+// Counts its calls (and those with NULL), starts no thread.
+void counting_no_threads(door_info_t* info) {
+  g_creation_calls.fetch_add(1);
+  if (info == nullptr) g_null_calls.fetch_add(1);
+}
+
+// What a server reports about its creation function around two door_create calls.
+struct CreationCounts {
+  std::int32_t before_create;        // calls before the first door_create
+  std::int32_t after_first_create;   // ... once it returned
+  std::int32_t null_after_first;     // ... of which with NULL
+  std::int32_t after_second_create;  // once a second door_create returned
+};
+
+CreationCounts counts_around_two_creates() {
+  CreationCounts counts{};
+  ForkedServer server([&](ForkedServer::Child& child) {
+    door_server_create(counting_no_threads);
+    CreationCounts c{};
+    c.before_create = g_creation_calls.load();
+    if (door_create(echo_proc, nullptr, 0) < 0) child_fail("door_create");
+    c.after_first_create = g_creation_calls.load();
+    c.null_after_first = g_null_calls.load();
+    if (door_create(echo_proc, nullptr, DOOR_UNREF) < 0) child_fail("door_create");
+    c.after_second_create = g_creation_calls.load();
+    child.ready_with(c);
+  });
+  auto ready = server.wait_ready();
+  if (!ready) {
+    ADD_FAILURE() << ready.message();
+    return counts;
+  }
+  return server.payload_as<CreationCounts>();
+}
+
+// door_server_create(3C): the creation function is "initially called by the system during a
+// door_create() operation" (door_bind(3C)): with NULL for the shared pool, at the process's first
+// door_create of a door that is not private, before door_create returns.
+TEST(DoorServerCreate, FirstSharedDoorCreate_CallsFunctionWithNull) {
+  CreationCounts sut = counts_around_two_creates();
+
+  EXPECT_EQ(sut.before_create, 0);
+  EXPECT_EQ(sut.after_first_create, 1);
+  EXPECT_EQ(sut.null_after_first, 1);
+}
+
+// Only the first: a second shared-pool door_create finds the pool started.
+TEST(DoorServerCreate, SecondSharedDoorCreate_DoesNotCallFunctionAgain) {
+  CreationCounts sut = counts_around_two_creates();
+
+  ASSERT_EQ(sut.after_first_create, 1);
+  EXPECT_EQ(sut.after_second_create, 1);
+}
+
+// What counting_barrier_proc replies.
+struct CountedBarrierReply {
+  std::uint8_t all_arrived;
+  std::uint8_t made_by_test;
+  std::int32_t creation_calls;  // creation function calls so far
+  std::int32_t null_calls;      // ... of which with NULL
+};
+
+// barrier_proc, replying the creation function's counts once every caller is inside.
+void counting_barrier_proc(void*, char* argp, std::size_t size, door_desc_t*, uint_t) {
+  std::uint32_t n = 0;
+  if (argp != nullptr && size == sizeof n) std::memcpy(&n, argp, sizeof n);
+  bool all = false;
+  {
+    std::unique_lock lock(g_mu);
+    ++g_arrived;
+    g_cv.notify_all();
+    all = g_cv.wait_for(lock, kPatience, [n] { return g_arrived >= n; });
+  }
+  reply_value(CountedBarrierReply{all, t_made_by_test, g_creation_calls.load(),
+                                  g_null_calls.load()});
+}
+
+// Counts its calls (and those with NULL) and starts one server thread per call.
+void counting_spawning_creation_function(door_info_t* info) {
+  if (info == nullptr) g_null_calls.fetch_add(1);
+  spawning_creation_function(info);  // counts in g_creation_calls
+}
+
+// door_server_create(3C): "The procedure create_proc is called every time the available server
+// thread pool is depleted"; for the shared pool with NULL. N calls blocked together need N
+// threads, and every one of them came from a call of the function.
+TEST(DoorServerCreate, EightConcurrentBlockedCalls_FunctionCalledAtLeastEightTimes) {
+  constexpr std::uint32_t kCalls = 8;
+  TempDir dir;
+  auto server = fork_door_server(
+      dir.file("door"), counting_barrier_proc,
+      {.setup = [] { door_server_create(counting_spawning_creation_function); }});
+  ASSERT_NE(server, nullptr);
+  UniqueFd client = open_door(dir.file("door"));
+  ASSERT_TRUE(client.valid());
+  std::vector<std::unique_ptr<Async<CallOutcome>>> calls;
+
+  for (std::uint32_t i = 0; i < kCalls; ++i)
+    calls.push_back(std::make_unique<Async<CallOutcome>>(
+        [d = client.get(), n = kCalls] { return call_door(d, as_bytes(n)); }));
+
+  Deadline deadline = Deadline::in(kPatience + 5s);
+  std::int32_t most_calls = 0;
+  for (auto& call : calls) {
+    ASSERT_TRUE(call->wait(deadline)) << "a call hangs (the pool did not grow?)";
+    ASSERT_EQ(call->result().rc, 0) << std::strerror(call->result().err);
+    CountedBarrierReply sut{};
+    ASSERT_TRUE(read_value(call->result().data, &sut));
+    EXPECT_TRUE(sut.all_arrived) << "a caller waited alone";
+    EXPECT_TRUE(sut.made_by_test) << "served by a thread the creation function did not make";
+    EXPECT_EQ(sut.null_calls, sut.creation_calls) << "the shared pool's function got a door_info";
+    most_calls = std::max(most_calls, sut.creation_calls);
+  }
+  EXPECT_GE(most_calls, static_cast<std::int32_t>(kCalls));
+}
+
+// --- a creation function that makes no threads -----------------------------------------------
+
+Gate* g_entered = nullptr;  // signalled when a "hold" call is inside the procedure
+Gate* g_release = nullptr;  // ends the "hold" call
+std::atomic<bool> g_thread_added{false};
+
+// "hold": waits (bounded) for g_release; anything else: replies whether the test has added a
+// thread yet (std::uint8_t).
+void hold_or_report_proc(void*, char* argp, std::size_t n, door_desc_t*, uint_t) {
+  if (std::string_view(argp, argp == nullptr ? 0 : n) == "hold") {
+    g_entered->signal();
+    g_release->wait(Deadline::standard());
+    reply("released");
+    return;
+  }
+  reply_value(static_cast<std::uint8_t>(g_thread_added.load()));
+}
+
+void* test_thread_main(void*) {
+  t_made_by_test = true;
+  door_return(nullptr, 0, nullptr, 0);
+  child_fail("door_return(NULL, 0, NULL, 0) returned");
+}
+
+void start_test_thread() {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  if (pthread_create(&t, &attr, test_thread_main, nullptr) != 0) child_fail("pthread_create");
+  pthread_attr_destroy(&attr);
+}
+
+// door_server_create(3C): "If there are no available server threads during an incoming door
+// invocation, the associated door_call() blocks until a server thread becomes available." The
+// server's function makes no threads; its only thread is held in a call, so a second call waits
+// until the test has the server add a thread with door_return(NULL, 0, NULL, 0).
+TEST(DoorServerCreate, FunctionMakesNoThreads_CallWaitsUntilAThreadIsAdded) {
+  TempDir dir;
+  std::string path = dir.file("door");
+  Gate entered, release;
+  Pipe commands = Pipe::make();
+  Pipe answers = Pipe::make();
+  ForkedServer server([&](ForkedServer::Child& child) {
+    g_entered = &entered;
+    g_release = &release;
+    door_server_create(counting_no_threads);
+    child_serve_at(path, hold_or_report_proc);
+    start_test_thread();  // the only server thread
+    child.ready();
+    char c;
+    while (::read(commands.read_end.get(), &c, 1) == 1) {
+      g_thread_added.store(true);
+      start_test_thread();
+      if (!write_all(answers.write_end.get(), &c, 1)) child_fail("answer");
+    }
+    ::_exit(0);
+  });
+  ASSERT_TRUE(server.wait_ready());
+  UniqueFd client = open_door(path);
+  ASSERT_TRUE(client.valid());
+  door_info_t info{};
+  ASSERT_EQ(door_info(client.get(), &info), 0) << std::strerror(errno);  // served by that thread
+  Async<CallOutcome> held([d = client.get()] { return call_door(d, "hold"); });
+  ASSERT_TRUE(entered.wait(Deadline::standard())) << "the held call never started";
+  Async<CallOutcome> waiting([d = client.get()] { return call_door(d, "probe"); });
+
+  // A negative check has no event to wait for: a short bounded wait gives a thread that should
+  // not exist the time to serve the call.
+  bool served_early = waiting.wait(Deadline::in(150ms));
+  char c = 'T';
+  ASSERT_TRUE(write_all(commands.write_end.get(), &c, 1));
+  ASSERT_TRUE(read_exact(answers.read_end.get(), &c, 1, Deadline::standard()));
+
+  EXPECT_FALSE(served_early) << "served although the pool had no idle thread";
+  ASSERT_TRUE(waiting.wait(Deadline::standard())) << "the call hangs after a thread was added";
+  ASSERT_EQ(waiting.result().rc, 0) << std::strerror(waiting.result().err);
+  std::uint8_t added_before = 0;
+  ASSERT_TRUE(read_value(waiting.result().data, &added_before));
+  EXPECT_TRUE(added_before) << "served before the test added a thread";
+  release.signal();
+  ASSERT_TRUE(held.wait(Deadline::standard()));
+  EXPECT_EQ(held.result().rc, 0) << std::strerror(held.result().err);
 }
 
 // --- many clients ----------------------------------------------------------------------------
