@@ -144,14 +144,14 @@ INSTANTIATE_TEST_SUITE_P(
         SetparamRow{"DataMaxSizeMax", 0, {}, DOOR_PARAM_DATA_MAX, SIZE_MAX, 0, 0},
         // DATA_MIN "can be set to any value from 0 to SIZE_MAX, inclusive".
         SetparamRow{"DataMinSizeMax", 0, {}, DOOR_PARAM_DATA_MIN, SIZE_MAX, 0, 0},
-        SetparamRow{"DataMinEqualToDataMax", 0, {{DOOR_PARAM_DATA_MAX, 10}},
-                    DOOR_PARAM_DATA_MIN, 10, 0, 0},
-        SetparamRow{"DataMaxEqualToDataMin", 0, {{DOOR_PARAM_DATA_MIN, 10}},
-                    DOOR_PARAM_DATA_MAX, 10, 0, 0},
+        SetparamRow{
+            "DataMinEqualToDataMax", 0, {{DOOR_PARAM_DATA_MAX, 10}}, DOOR_PARAM_DATA_MIN, 10, 0, 0},
+        SetparamRow{
+            "DataMaxEqualToDataMin", 0, {{DOOR_PARAM_DATA_MIN, 10}}, DOOR_PARAM_DATA_MAX, 10, 0, 0},
         // DESC_MAX "can be set to any value from 0 to INT_MAX, inclusive".
         SetparamRow{"DescMaxZero", 0, {}, DOOR_PARAM_DESC_MAX, 0, 0, 0},
-        SetparamRow{"DescMaxIntMax", 0, {{DOOR_PARAM_DESC_MAX, 3}}, DOOR_PARAM_DESC_MAX,
-                    INT_MAX, 0, 0},
+        SetparamRow{
+            "DescMaxIntMax", 0, {{DOOR_PARAM_DESC_MAX, 3}}, DOOR_PARAM_DESC_MAX, INT_MAX, 0, 0},
         // "If the door was created with the DOOR_REFUSE_DESC flag, this parameter is
         // initialized to 0 and cannot be changed to any other value": 0 itself is fine.
         SetparamRow{"RefuseDescDescMaxZero", DOOR_REFUSE_DESC, {}, DOOR_PARAM_DESC_MAX, 0, 0, 0},
@@ -161,17 +161,27 @@ INSTANTIATE_TEST_SUITE_P(
         SetparamRow{"UnknownParamNegative", 0, {}, -1, 1, -1, EINVAL},
         // EINVAL: "the requested change would make DOOR_PARAM_DATA_MIN greater than
         // DOOR_PARAM_DATA_MAX".
-        SetparamRow{"DataMinAboveDataMax", 0, {{DOOR_PARAM_DATA_MAX, 10}}, DOOR_PARAM_DATA_MIN,
-                    11, -1, EINVAL},
-        SetparamRow{"DataMaxBelowDataMin", 0, {{DOOR_PARAM_DATA_MIN, 10}}, DOOR_PARAM_DATA_MAX,
-                    9, -1, EINVAL},
+        SetparamRow{"DataMinAboveDataMax",
+                    0,
+                    {{DOOR_PARAM_DATA_MAX, 10}},
+                    DOOR_PARAM_DATA_MIN,
+                    11,
+                    -1,
+                    EINVAL},
+        SetparamRow{"DataMaxBelowDataMin",
+                    0,
+                    {{DOOR_PARAM_DATA_MIN, 10}},
+                    DOOR_PARAM_DATA_MAX,
+                    9,
+                    -1,
+                    EINVAL},
         // ERANGE: "The val argument is not in supported range of param."
         SetparamRow{"DescMaxAboveIntMax", 0, {}, DOOR_PARAM_DESC_MAX, kAboveIntMax, -1, ERANGE},
         SetparamRow{"DescMaxSizeMax", 0, {}, DOOR_PARAM_DESC_MAX, SIZE_MAX, -1, ERANGE},
         // ENOTSUP: "The param argument is DOOR_PARAM_DESC_MAX, d was created with the
         // DOOR_REFUSE_DESC flag, and val is not zero."
-        SetparamRow{"RefuseDescDescMaxOne", DOOR_REFUSE_DESC, {}, DOOR_PARAM_DESC_MAX, 1, -1,
-                    ENOTSUP}),
+        SetparamRow{
+            "RefuseDescDescMaxOne", DOOR_REFUSE_DESC, {}, DOOR_PARAM_DESC_MAX, 1, -1, ENOTSUP}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // door_setparam(3C) EBADF: "The d argument is not a door descriptor or has been revoked."
@@ -319,10 +329,9 @@ INSTANTIATE_TEST_SUITE_P(
         LimitRow{"AtDataMax", 0, {{DOOR_PARAM_DATA_MAX, 8}}, 8, 0, 0, 0},
         LimitRow{"DataMaxZeroWithData", 0, {{DOOR_PARAM_DATA_MAX, 0}}, 1, 0, -1, ENOBUFS},
         LimitRow{"DataMaxZeroWithoutData", 0, {{DOOR_PARAM_DATA_MAX, 0}}, 0, 0, 0, 0},
-        LimitRow{"LargeAboveDataMax", 0, {{DOOR_PARAM_DATA_MAX, kInline}}, kInline + 1, 0, -1,
-                 ENOBUFS},
-        LimitRow{"LargeAtDataMax", 0, {{DOOR_PARAM_DATA_MAX, kInline + 1}}, kInline + 1, 0, 0,
-                 0},
+        LimitRow{
+            "LargeAboveDataMax", 0, {{DOOR_PARAM_DATA_MAX, kInline}}, kInline + 1, 0, -1, ENOBUFS},
+        LimitRow{"LargeAtDataMax", 0, {{DOOR_PARAM_DATA_MAX, kInline + 1}}, kInline + 1, 0, 0, 0},
         // DESC_MAX: "... with a desc_num value larger than the door's DOOR_PARAM_DESC_MAX
         // parameter will fail with ENFILE."
         LimitRow{"AboveDescMax", 0, {{DOOR_PARAM_DESC_MAX, 1}}, 0, 2, -1, ENFILE},
@@ -330,12 +339,27 @@ INSTANTIATE_TEST_SUITE_P(
         LimitRow{"DescMaxZeroWithOne", 0, {{DOOR_PARAM_DESC_MAX, 0}}, 0, 1, -1, ENFILE},
         // The kernel's order: DATA_MIN, DATA_MAX (ENOBUFS), then DOOR_REFUSE_DESC (ENOTSUP),
         // then DESC_MAX (ENFILE).
-        LimitRow{"AboveDataMaxAndRefuseDesc", DOOR_REFUSE_DESC, {{DOOR_PARAM_DATA_MAX, 8}}, 9, 1,
-                 -1, ENOBUFS},
-        LimitRow{"BelowDataMinAndAboveDescMax", 0,
-                 {{DOOR_PARAM_DATA_MIN, 8}, {DOOR_PARAM_DESC_MAX, 0}}, 7, 1, -1, ENOBUFS},
-        LimitRow{"AboveDataMaxAndAboveDescMax", 0,
-                 {{DOOR_PARAM_DATA_MAX, 8}, {DOOR_PARAM_DESC_MAX, 1}}, 9, 2, -1, ENOBUFS},
+        LimitRow{"AboveDataMaxAndRefuseDesc",
+                 DOOR_REFUSE_DESC,
+                 {{DOOR_PARAM_DATA_MAX, 8}},
+                 9,
+                 1,
+                 -1,
+                 ENOBUFS},
+        LimitRow{"BelowDataMinAndAboveDescMax",
+                 0,
+                 {{DOOR_PARAM_DATA_MIN, 8}, {DOOR_PARAM_DESC_MAX, 0}},
+                 7,
+                 1,
+                 -1,
+                 ENOBUFS},
+        LimitRow{"AboveDataMaxAndAboveDescMax",
+                 0,
+                 {{DOOR_PARAM_DATA_MAX, 8}, {DOOR_PARAM_DESC_MAX, 1}},
+                 9,
+                 2,
+                 -1,
+                 ENOBUFS},
         // A DOOR_REFUSE_DESC door's DESC_MAX is 0, so a descriptor breaks both: ENOTSUP first.
         LimitRow{"RefuseDescBeforeDescMax", DOOR_REFUSE_DESC, {}, 0, 1, -1, ENOTSUP}),
     [](const auto& info) { return std::string(info.param.name); });

@@ -30,7 +30,7 @@ namespace {
 // The unreferenced notifications one door received. Shared with the door's handler, which may
 // outlive a failed test's stack frame, hence held by shared_ptr.
 struct Notifications {
-  Gate arrived;                  // one signal per notification
+  Gate arrived;  // one signal per notification
   std::atomic<int> count{0};
   std::atomic<int> malformed{0};  // notifications not handed (DOOR_UNREF_DATA, 0, NULL, 0)
 };
@@ -121,16 +121,17 @@ door_attr_t attributes_of(int d) {
 
 // Checks that a notification is NOT delivered need something that certainly is: a sentinel, a
 // DOOR_UNREF_MULTI door of the same (shared) pool whose notification the test brings about after
-// the moment a wrong notification would have been queued. Once the sentinel's has arrived, the
-// pool has taken up the earlier one too (the pool takes ready events in order), so a count read
-// then is final; no sleeping.
+// the moment a wrong notification would have been queued. The pool takes up queued notifications
+// as they become ready, so by the time the sentinel's has arrived a wrong earlier one has had its
+// chance to arrive too, and the count is read then: an event, not a sleep.
 struct Sentinel {
   CountedDoor door{DOOR_UNREF_MULTI};
   ::testing::AssertionResult flush(const TempDir& dir) {
     auto r = attach_then_detach(dir, door.door.fd(), "sentinel" + std::to_string(rounds_++));
     if (!r) return r;
-    if (!door.wait_notified()) return ::testing::AssertionFailure() << "the sentinel's "
-                                                                       "notification never came";
+    if (!door.wait_notified())
+      return ::testing::AssertionFailure() << "the sentinel's "
+                                              "notification never came";
     return ::testing::AssertionSuccess();
   }
 

@@ -33,7 +33,9 @@ door_server_procedure_t* LocalDoor::procedure() { return dispatch; }
 
 HeldProcedure::~HeldProcedure() {
   release_.signal();
-  if ((entered_seen_ || entered_.signaled()) && !done_seen_) gone_.wait(Deadline::standard());
+  // Always wait for gone_ once the procedure entered: it signals left_ (or cancelled_) before
+  // gone_, so having seen those does not mean it has stopped touching this object.
+  if (entered_seen_ || entered_.signaled()) gone_.wait(Deadline::standard());
 }
 
 void HeldProcedure::hold() {
@@ -64,17 +66,9 @@ bool HeldProcedure::wait_entered(Deadline deadline) {
   return entered_seen_;
 }
 
-bool HeldProcedure::wait_left(Deadline deadline) {
-  bool left = left_.wait(deadline);
-  done_seen_ = done_seen_ || left;
-  return left;
-}
+bool HeldProcedure::wait_left(Deadline deadline) { return left_.wait(deadline); }
 
-bool HeldProcedure::wait_cancelled(Deadline deadline) {
-  bool cancelled = cancelled_.wait(deadline);
-  done_seen_ = done_seen_ || cancelled;
-  return cancelled;
-}
+bool HeldProcedure::wait_cancelled(Deadline deadline) { return cancelled_.wait(deadline); }
 
 Handler echo_handler() {
   return [](char* argp, std::size_t n, door_desc_t*, uint_t) {

@@ -72,7 +72,6 @@ class HeldProcedure {
   Gate entered_, release_, left_, cancelled_;
   Gate gone_;  // left or cancelled: no longer in hold()
   bool entered_seen_ = false;
-  bool done_seen_ = false;
 };
 
 // A handler that replies with its arguments.

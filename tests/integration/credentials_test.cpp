@@ -85,11 +85,11 @@ struct CredServer {
 
 // What a client child reports over a pipe: who it is and what the server saw of it.
 struct ClientReport {
-  std::int32_t pid;      // getpid() in the client
-  std::int32_t failed;   // a step that failed (0: none), and its errno
+  std::int32_t pid;     // getpid() in the client
+  std::int32_t failed;  // a step that failed (0: none), and its errno
   std::int32_t err;
-  CredReport first;      // the server's view of the first call
-  CredReport second;     // ... and of the second, if the client made one
+  CredReport first;   // the server's view of the first call
+  CredReport second;  // ... and of the second, if the client made one
 };
 
 enum Step : std::int32_t { kNone, kOpen, kFirstCall, kChangeIds, kSecondCall, kBadReply };
@@ -117,12 +117,13 @@ int send_report(const Pipe& pipe, const ClientReport& report) {
 // Reads the client child's report; a test failure when none came.
 ::testing::AssertionResult receive(const Pipe& pipe, const ChildStatus& status,
                                    ClientReport* report) {
-  if (!status.exited_with(0)) return ::testing::AssertionFailure() << "client " << status.describe();
+  if (!status.exited_with(0))
+    return ::testing::AssertionFailure() << "client " << status.describe();
   if (!read_exact(pipe.read_end.get(), report, sizeof *report, Deadline::standard()))
     return ::testing::AssertionFailure() << "the client sent no report";
   if (report->failed != kNone)
-    return ::testing::AssertionFailure() << "client step " << report->failed
-                                         << " failed: " << std::strerror(report->err);
+    return ::testing::AssertionFailure()
+           << "client step " << report->failed << " failed: " << std::strerror(report->err);
   return ::testing::AssertionSuccess();
 }
 
@@ -162,7 +163,8 @@ TEST(DoorUcred, CallerChangedIdsAfterOpen_SeesNewIds) {
   ASSERT_NE(s.server, nullptr);
   ChildStatus status;
 
-  ClientReport sut = open_change_call(s, [] { return become_nobody({}); }, &status);
+  ClientReport sut = open_change_call(
+      s, [] { return become_nobody({}); }, &status);
 
   ASSERT_TRUE(status.exited_with(0)) << status.describe();
   ASSERT_EQ(sut.first.ucred_rc, 0) << std::strerror(sut.first.ucred_err);
@@ -180,7 +182,8 @@ TEST(DoorCred, CallerChangedIdsAfterOpen_SeesNewIds) {
   ASSERT_NE(s.server, nullptr);
   ChildStatus status;
 
-  ClientReport sut = open_change_call(s, [] { return become_nobody({}); }, &status);
+  ClientReport sut = open_change_call(
+      s, [] { return become_nobody({}); }, &status);
 
   ASSERT_TRUE(status.exited_with(0)) << status.describe();
   ASSERT_EQ(sut.first.cred_rc, 0) << std::strerror(sut.first.cred_err);
@@ -217,7 +220,12 @@ TEST(DoorUcred, CallerChangedGroups_SeesItsGroups) {
   ASSERT_NE(s.server, nullptr);
   ChildStatus status;
 
-  ClientReport sut = open_change_call(s, [] { return become_nobody({1111, 2222}); }, &status);
+  ClientReport sut = open_change_call(
+      s,
+      [] {
+        return become_nobody({1111, 2222});
+      },
+      &status);
 
   ASSERT_TRUE(status.exited_with(0)) << status.describe();
   ASSERT_EQ(sut.first.ucred_rc, 0) << std::strerror(sut.first.ucred_err);

@@ -52,7 +52,7 @@ struct ParamServer {
   UniqueFd client;
 };
 
-#define ASSERT_SERVER_OK(s)         \
+#define ASSERT_SERVER_OK(s)       \
   ASSERT_NE((s).server, nullptr); \
   ASSERT_TRUE((s).client.valid()) << std::strerror(errno)
 
@@ -86,13 +86,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(RemoteDefaultRow{"DataMax", 0, DOOR_PARAM_DATA_MAX, SIZE_MAX},
                       RemoteDefaultRow{"DataMin", 0, DOOR_PARAM_DATA_MIN, 0},
                       RemoteDefaultRow{"DescMax", 0, DOOR_PARAM_DESC_MAX, INT_MAX},
-                      RemoteDefaultRow{"RefuseDescDescMax", DOOR_REFUSE_DESC,
-                                       DOOR_PARAM_DESC_MAX, 0}),
+                      RemoteDefaultRow{"RefuseDescDescMax", DOOR_REFUSE_DESC, DOOR_PARAM_DESC_MAX,
+                                       0}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // The values a client reads are the ones its server set.
 TEST(DoorGetparam, RemoteDoor_SeesTheServersSettings) {
-  ParamServer s(0, {{DOOR_PARAM_DATA_MAX, 100}, {DOOR_PARAM_DATA_MIN, 4}, {DOOR_PARAM_DESC_MAX, 2}});
+  ParamServer s(0,
+                {{DOOR_PARAM_DATA_MAX, 100}, {DOOR_PARAM_DATA_MIN, 4}, {DOOR_PARAM_DESC_MAX, 2}});
   ASSERT_SERVER_OK(s);
   std::size_t data_max = 0, data_min = 0, desc_max = 0;
 
@@ -108,7 +109,8 @@ TEST(DoorGetparam, RemoteDoor_SeesTheServersSettings) {
   EXPECT_EQ(desc_max, 2u);
 }
 
-// --- door_setparam ---------------------------------------------------------------------------------
+// --- door_setparam
+// ---------------------------------------------------------------------------------
 
 // door_setparam(3C) EPERM: "The d argument was not created by this process." The value stays.
 TEST(DoorSetparam, FromClientProcess_FailsWithEPERM) {
@@ -126,7 +128,8 @@ TEST(DoorSetparam, FromClientProcess_FailsWithEPERM) {
   EXPECT_EQ(data_max, SIZE_MAX) << "a client changed the server's door";
 }
 
-// --- door_call against the server's limits --------------------------------------------------------
+// --- door_call against the server's limits
+// --------------------------------------------------------
 
 struct RemoteLimitRow {
   const char* name;
@@ -170,12 +173,22 @@ INSTANTIATE_TEST_SUITE_P(
         RemoteLimitRow{"BelowDataMin", 0, {{DOOR_PARAM_DATA_MIN, 8}}, 7, 0, -1, ENOBUFS},
         RemoteLimitRow{"AtDataMin", 0, {{DOOR_PARAM_DATA_MIN, 8}}, 8, 0, 0, 0},
         RemoteLimitRow{"AboveDataMax", 0, {{DOOR_PARAM_DATA_MAX, 8}}, 9, 0, -1, ENOBUFS},
-        RemoteLimitRow{"LargeAboveDataMax", 0, {{DOOR_PARAM_DATA_MAX, 1 << 20}}, (1 << 20) + 1, 0,
-                       -1, ENOBUFS},
+        RemoteLimitRow{"LargeAboveDataMax",
+                       0,
+                       {{DOOR_PARAM_DATA_MAX, 1 << 20}},
+                       (1 << 20) + 1,
+                       0,
+                       -1,
+                       ENOBUFS},
         RemoteLimitRow{"AboveDescMax", 0, {{DOOR_PARAM_DESC_MAX, 1}}, 0, 2, -1, ENFILE},
         RemoteLimitRow{"AtDescMax", 0, {{DOOR_PARAM_DESC_MAX, 1}}, 0, 1, 0, 0},
-        RemoteLimitRow{"AboveDataMaxAndRefuseDesc", DOOR_REFUSE_DESC, {{DOOR_PARAM_DATA_MAX, 8}},
-                       9, 1, -1, ENOBUFS}),
+        RemoteLimitRow{"AboveDataMaxAndRefuseDesc",
+                       DOOR_REFUSE_DESC,
+                       {{DOOR_PARAM_DATA_MAX, 8}},
+                       9,
+                       1,
+                       -1,
+                       ENOBUFS}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

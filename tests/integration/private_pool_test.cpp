@@ -45,8 +45,8 @@ struct CreationCall {
 };
 
 std::mutex g_mu;
-std::vector<CreationCall> g_calls;  // every call of recording_creation, in order
-int g_private = -1;                 // the private door
+std::vector<CreationCall> g_calls;   // every call of recording_creation, in order
+int g_private = -1;                  // the private door
 thread_local bool t_bound = false;   // started by the test's code and bound to g_private
 thread_local bool t_shared = false;  // started by the test's code, unbound
 
@@ -160,8 +160,7 @@ struct PoolServer {
       door_server_create(recording_creation);
       PoolSetup setup{};
       setup.pid = ::getpid();
-      g_private =
-          door_create(served_proc, reinterpret_cast<void*>(kPrivateCookie), DOOR_PRIVATE);
+      g_private = door_create(served_proc, reinterpret_cast<void*>(kPrivateCookie), DOOR_PRIVATE);
       if (g_private < 0) child_fail("door_create (private)");
       setup.calls_after_private_create = static_cast<std::uint32_t>(creation_calls());
       int shared = door_create(served_proc, reinterpret_cast<void*>(kSharedCookie), 0);
@@ -230,9 +229,8 @@ ServedCall open_and_call(const std::string& path) {
   return r;
 }
 
-#define ASSERT_SERVED(call)                                                         \
-  ASSERT_EQ((call).outcome.rc, 0) << (call).outcome.rc << ": "                      \
-                                  << std::strerror((call).outcome.err)
+#define ASSERT_SERVED(call) \
+  ASSERT_EQ((call).outcome.rc, 0) << (call).outcome.rc << ": " << std::strerror((call).outcome.err)
 
 // --- the creation function at door_create ------------------------------------------------------
 
@@ -295,10 +293,9 @@ TEST(DoorInfo, DoorQueryOnBoundServerThread_DescribesItsDoor) {
   EXPECT_EQ(sut.served.query_uniquifier, value_of(s.setup.private_info.di_uniquifier));
   EXPECT_EQ(sut.served.query_proc, value_of(s.setup.private_info.di_proc));
   EXPECT_EQ(sut.served.query_data, kPrivateCookie);
-  EXPECT_TRUE(sut.served.query_attributes & DOOR_PRIVATE) << std::hex
-                                                          << sut.served.query_attributes;
-  EXPECT_TRUE(sut.served.query_attributes & DOOR_LOCAL) << std::hex
-                                                        << sut.served.query_attributes;
+  EXPECT_TRUE(sut.served.query_attributes & DOOR_PRIVATE)
+      << std::hex << sut.served.query_attributes;
+  EXPECT_TRUE(sut.served.query_attributes & DOOR_LOCAL) << std::hex << sut.served.query_attributes;
 }
 
 // door_bind(3C): "It is therefore necessary to bind at least one server thread to doors created

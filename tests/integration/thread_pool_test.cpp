@@ -259,8 +259,8 @@ void counting_barrier_proc(void*, char* argp, std::size_t size, door_desc_t*, ui
     g_cv.notify_all();
     all = g_cv.wait_for(lock, kPatience, [n] { return g_arrived >= n; });
   }
-  reply_value(CountedBarrierReply{all, t_made_by_test, g_creation_calls.load(),
-                                  g_null_calls.load()});
+  reply_value(
+      CountedBarrierReply{all, t_made_by_test, g_creation_calls.load(), g_null_calls.load()});
 }
 
 // Counts its calls (and those with NULL) and starts one server thread per call.
@@ -275,9 +275,9 @@ void counting_spawning_creation_function(door_info_t* info) {
 TEST(DoorServerCreate, EightConcurrentBlockedCalls_FunctionCalledAtLeastEightTimes) {
   constexpr std::uint32_t kCalls = 8;
   TempDir dir;
-  auto server = fork_door_server(
-      dir.file("door"), counting_barrier_proc,
-      {.setup = [] { door_server_create(counting_spawning_creation_function); }});
+  auto server =
+      fork_door_server(dir.file("door"), counting_barrier_proc,
+                       {.setup = [] { door_server_create(counting_spawning_creation_function); }});
   ASSERT_NE(server, nullptr);
   UniqueFd client = open_door(dir.file("door"));
   ASSERT_TRUE(client.valid());

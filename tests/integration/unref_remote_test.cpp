@@ -29,7 +29,7 @@ namespace {
 
 // --- state of the server child (set before its doors exist) --------------------------------
 
-Gate* g_notified = nullptr;           // signalled once per notification
+Gate* g_notified = nullptr;             // signalled once per notification
 std::atomic<std::uint32_t> g_count{0};  // notifications so far
 
 bool is_unref_invocation(const char* argp) { return argp == static_cast<char*>(DOOR_UNREF_DATA); }
@@ -47,7 +47,8 @@ void counting_proc(void*, char* argp, std::size_t, door_desc_t*, uint_t) {
 // A ControlledServer of counting_proc with `attrs`.
 struct UnrefServer {
   explicit UnrefServer(uint_t attrs)
-      : server(path, counting_proc, {.attrs = attrs, .setup = [this] { g_notified = &notified; }}) {}
+      : server(path, counting_proc, {.attrs = attrs, .setup = [this] { g_notified = &notified; }}) {
+  }
   bool wait_notified() const { return notified.wait(Deadline::standard()); }
   TempDir dir;
   std::string path = dir.file("door");
@@ -197,13 +198,13 @@ struct PassingServer {
   std::string path = dir.file("outer");
   std::string cycle_path = dir.make_file("cycle");
   Gate notified;
-  std::unique_ptr<ForkedServer> server = fork_door_server(
-      path, outer_proc, {.setup = [this] {
-        g_notified = &notified;
-        g_cycle_path = &cycle_path;
-        g_inner = door_create(counting_proc, nullptr, DOOR_UNREF_MULTI);
-        if (g_inner < 0) child_fail("door_create (inner)");
-      }});
+  std::unique_ptr<ForkedServer> server =
+      fork_door_server(path, outer_proc, {.setup = [this] {
+                         g_notified = &notified;
+                         g_cycle_path = &cycle_path;
+                         g_inner = door_create(counting_proc, nullptr, DOOR_UNREF_MULTI);
+                         if (g_inner < 0) child_fail("door_create (inner)");
+                       }});
   UniqueFd outer = open_door(path);
 
   // The inner door, received from the server (the caller owns it).
@@ -222,7 +223,7 @@ struct PassingServer {
   }
 };
 
-#define ASSERT_PASSING_OK(p)   \
+#define ASSERT_PASSING_OK(p)      \
   ASSERT_NE((p).server, nullptr); \
   ASSERT_TRUE((p).outer.valid()) << std::strerror(errno)
 
