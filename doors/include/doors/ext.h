@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <door.h>
+
 #ifndef _DOORS_NOTHROW
 /* Like glibc's __THROW: C++ callers know these functions never throw. */
 #ifdef __cplusplus
@@ -31,6 +33,56 @@ int doors_attach_name(dev_t dev, ino_t ino, char *buf, size_t len) _DOORS_NOTHRO
 
 /* Arguments and results larger than this travel through shared memory instead of the socket. */
 #define DOORS_INLINE_DATA_MAX (64 * 1024)
+
+/*
+ * Data a door procedure receives (argp) and results doors_call() leaves in place are aligned to
+ * at least DOORS_DATA_ALIGN bytes, so that word-aligned message formats (Cap'n Proto) can be
+ * read where they landed.
+ */
+#define DOORS_DATA_ALIGN 16
+
+/* doors_call_options_t.flags */
+#define DOORS_RESULTS_IN_PLACE 0x1 /* leave the results where they arrived (see doors_call) */
+
+typedef struct doors_call_options {
+  /* > 0: the call fails with ETIMEDOUT when no reply came within this many nanoseconds; the
+   * server thread running it is cancelled as for an interrupted call (unless DOOR_NO_CANCEL).
+   * 0 or less: no deadline. */
+  long long timeout_ns;
+  unsigned flags; /* DOORS_RESULTS_IN_PLACE or 0 */
+} doors_call_options_t;
+
+/*
+ * door_call(3C) with options (opts may be NULL: exactly door_call). Errors as door_call, plus
+ * ETIMEDOUT when the deadline passed.
+ *
+ * With DOORS_RESULTS_IN_PLACE the results are not copied into rbuf (rbuf and rsize are ignored
+ * and left alone): on success data_ptr/data_size and desc_ptr/desc_num describe them where they
+ * arrived, in memory libdoors owns (read-only; aligned to DOORS_DATA_ALIGN). They stay valid
+ * until the calling thread's next door operation of any kind (door_call, doors_call, door_info,
+ * door_getparam, door_setparam on a door of another process). The descriptors in desc_ptr are
+ * the caller's, as with door_call; the door_desc_t array itself follows the same lifetime rule.
+ */
+int doors_call(int fd, door_arg_t *arg, const doors_call_options_t *opts) _DOORS_NOTHROW;
+
+/*
+ * A writable block of at least size bytes in the calling thread's shared-memory argument area for
+ * door fd, or NULL with errno (EBADF: not a door; E2BIG: no memory for it). A door_call/doors_call
+ * from this thread to the same door whose data lies entirely inside the block sends it without
+ * copying it. The block stays valid until that call returns, or until the thread's next
+ * doors_call_buffer for the same door, whichever comes first. Meant for arguments larger than
+ * DOORS_INLINE_DATA_MAX; smaller ones travel inline in the socket message anyway.
+ */
+void *doors_call_buffer(int fd, size_t size) _DOORS_NOTHROW;
+
+/*
+ * Inside a door procedure: a writable block of at least size bytes in the shared-memory result
+ * area of the call being served, or NULL with errno (EINVAL: not in a door procedure with a
+ * caller waiting; E2BIG: no memory for it). door_return(3C) from this thread with data lying
+ * entirely inside the block sends it without copying it. Valid until this invocation ends or the
+ * next doors_reply_buffer call in it.
+ */
+void *doors_reply_buffer(size_t size) _DOORS_NOTHROW;
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,2 @@
+// Placeholder: the server main of door server binaries arrives with the examples work.
+#pragma once
