@@ -8,6 +8,7 @@
 #include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
 #include <boost/interprocess/sync/mutex_family.hpp>
 #include <new>
+#include <utility>
 
 #include "sys.h"
 
@@ -55,6 +56,13 @@ void WriterArena::destroy() {
   memfd_ = -1;
   base_ = nullptr;
   capacity_ = 0;
+}
+
+void WriterArena::swap(WriterArena& other) noexcept {
+  std::swap(memfd_, other.memfd_);
+  std::swap(base_, other.base_);
+  std::swap(capacity_, other.capacity_);
+  std::swap(heap_, other.heap_);
 }
 
 bool WriterArena::replace(size_t at_least) {

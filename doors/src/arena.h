@@ -38,6 +38,8 @@ class WriterArena {
   // Unmaps and closes the arena; the next allocate creates a new one.
   void reset() { destroy(); }
 
+  void swap(WriterArena& other) noexcept;
+
  private:
   struct Heap;
   bool replace(size_t at_least);

@@ -74,10 +74,36 @@ struct Channel {
   uint64_t generation = 0;
   WriterArena args;       // our argument arena
   ReaderMapping results;  // the server's result arena
-  bool args_outstanding = false;
+  bool args_outstanding = false;  // a block of args the server may still be reading
   uint64_t args_offset = 0;
+  char* block = nullptr;  // doors_call_buffer's block (the outstanding one), if any
+  size_t block_size = 0;
+  UniqueFd pending_reader;  // a new argument arena the server has not been sent yet
 
   ~Channel() { close_quietly(fd); }
+
+  bool in_block(const char* data, size_t size) const {
+    return block != nullptr && data >= block && size <= block_size &&
+           static_cast<size_t>(data - block) <= block_size - size;
+  }
+
+  void release_args() {
+    if (args_outstanding) args.release(args_offset);
+    args_outstanding = false;
+    block = nullptr;
+  }
+
+  // A block of size bytes in our argument arena, replacing the last one (the server is done
+  // with it: it answered, or it never got it).
+  char* allocate_args(size_t size) {
+    release_args();
+    int reader_fd;
+    char* dst = args.allocate(size == 0 ? 1 : size, &args_offset, &reader_fd);
+    if (dst == nullptr) return nullptr;
+    if (reader_fd >= 0) pending_reader.reset(reader_fd);  // the old one described a dead arena
+    args_outstanding = true;
+    return dst;
+  }
 };
 
 // Every channel of the process, so that a fork child can close the ones it inherited.
@@ -113,6 +139,8 @@ void after_fork_child() {
     ch->args.reset();
     ch->results.reset();
     ch->args_outstanding = false;
+    ch->block = nullptr;
+    ch->pending_reader.reset();
   }
   r.all.clear();
   r.generation.fetch_add(1);
@@ -133,7 +161,8 @@ ChannelRegistry& registry() {
 struct ClientThread {
   std::vector<Channel*> channels;
   Received rx;
-  char buf[kMaxFrameBytes];
+  alignas(DOORS_DATA_ALIGN) char buf[kMaxFrameBytes];  // inline data lands at buf + 32
+  door_desc_t in_place_descs[kMaxDescs];  // DOORS_RESULTS_IN_PLACE: the results' descriptors
 
   ~ClientThread() {
     for (Channel* ch : channels) forget(ch);
@@ -148,7 +177,17 @@ struct ClientThread {
     delete ch;
   }
 
+  // The argument arena of the last dropped channel that had a doors_call_buffer block out:
+  // a caller may still be about to send from that block (the call then goes through a new
+  // channel and copies it), so its memory stays mapped until another such channel is dropped.
+  WriterArena parked;
+
   void drop(Channel* ch) {
+    if (ch->block != nullptr) {
+      parked.swap(ch->args);
+      ch->block = nullptr;
+      ch->args_outstanding = false;
+    }
     for (size_t i = 0; i < channels.size(); ++i) {
       if (channels[i] == ch) {
         channels[i] = channels.back();
@@ -231,10 +270,32 @@ Channel* channel_for(int fd, uint64_t id) {
 // atomically: a signal caught at any moment after the request was sent interrupts the call,
 // even under SA_RESTART, as door_call(3C) requires. 1 with a frame in t.rx, or -1 with errno:
 // ECONNRESET when the request was never read (the channel is dropped), EMFILE, or EINTR.
-int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask) {
+int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask,
+                const timespec* deadline = nullptr) {
   if (wait_mask != nullptr) {
     pollfd p{ch->fd, POLLIN, 0};
-    int n = ::ppoll(&p, 1, nullptr, wait_mask);
+    timespec left;
+    int n;
+    if (deadline == nullptr) {
+      n = ::ppoll(&p, 1, nullptr, wait_mask);
+    } else {
+      timespec now;
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      left.tv_sec = deadline->tv_sec - now.tv_sec;
+      left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+      if (left.tv_nsec < 0) {
+        left.tv_nsec += 1000000000;
+        --left.tv_sec;
+      }
+      if (left.tv_sec < 0) left = {0, 0};
+      n = ::ppoll(&p, 1, &left, wait_mask);
+    }
+    if (n == 0) {
+      // The deadline passed: abandoned as an interrupted call is (see below).
+      t.drop(ch);
+      errno = ETIMEDOUT;
+      return -1;
+    }
     if (n < 0) {
       // Interrupted: the call is abandoned (EINTR). Dropping the channel tells the server (it
       // sees the hang-up, and cancels the thread serving it) and keeps a late reply from being
@@ -359,6 +420,44 @@ int deliver_results(ClientThread& t, Channel* ch, door_arg_t& a, bool no_results
   return 0;
 }
 
+// Leaves a kReply's results where they arrived (DOORS_RESULTS_IN_PLACE).
+int deliver_in_place(ClientThread& t, Channel* ch, door_arg_t& a) {
+  Received& rx = t.rx;
+  const Frame& f = rx.frame;
+  if (f.flags & kNewArena) {
+    int arena = rx.fds[0];
+    rx.fds[0] = -1;
+    if (ch->results.adopt(arena) != 0) {
+      rx.close_fds();
+      t.drop(ch);
+      errno = EINTR;
+      return -1;
+    }
+  }
+  const char* src = nullptr;
+  if (f.data_size > 0) {
+    src =
+        (f.flags & kDataInArena) ? ch->results.range(f.arena_offset, f.data_size) : rx.inline_data;
+    if (src == nullptr) {
+      rx.close_fds();
+      t.drop(ch);
+      errno = EINTR;
+      return -1;
+    }
+  }
+  int* fds = rx.passed_fds();
+  for (unsigned i = 0; i < f.desc_num; ++i) {
+    ::fcntl(fds[i], F_SETFD, 0);  // the caller's own descriptors now
+    describe_received(fds[i], rx.meta[i], &t.in_place_descs[i]);
+  }
+  rx.nfds = 0;
+  a.data_ptr = const_cast<char*>(src);
+  a.data_size = f.data_size;
+  a.desc_ptr = f.desc_num > 0 ? t.in_place_descs : nullptr;
+  a.desc_num = f.desc_num;
+  return 0;
+}
+
 // errno values a server may report for a call; anything else from a peer becomes EINTR.
 int call_errno(int e) {
   switch (e) {
@@ -469,9 +568,16 @@ class SignalsHeld {
 
 constexpr int kRetry = 1;  // the channel was closed under us before the call ran: try another
 
+struct CallSpec {
+  bool no_results = false;
+  bool in_place = false;
+  const timespec* deadline = nullptr;  // CLOCK_MONOTONIC
+};
+
 // One attempt at a call over the thread's channel to door id. Returns 0, -1 with errno, or
 // kRetry when the channel turned out to be closed before the server saw the call.
-int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
+int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
+  bool no_results = spec.no_results;
   Channel* ch = channel_for(fd, id);
   if (ch == nullptr) return -1;
   ClientThread& t = client_thread();
@@ -485,31 +591,26 @@ int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
   int fds[kMaxDescs + 1];
   DescMeta meta[kMaxDescs];
   unsigned nfds = 0;
-  UniqueFd reader_fd;
-  if (a.data_size > kInlineDataMax) {
-    if (ch->args_outstanding) {
-      ch->args.release(ch->args_offset);
-      ch->args_outstanding = false;
-    }
-    uint64_t offset;
-    int rfd;
-    char* dst = ch->args.allocate(a.data_size, &offset, &rfd);
+  if (a.data_size > 0 && ch->in_block(a.data_ptr, a.data_size)) {
+    // Built in place by the caller (doors_call_buffer): nothing to copy.
+    out.frame.flags |= kDataInArena;
+    out.frame.arena_offset = ch->args_offset + static_cast<uint64_t>(a.data_ptr - ch->block);
+  } else if (a.data_size > kInlineDataMax) {
+    char* dst = ch->allocate_args(a.data_size);
     if (dst == nullptr) {
       errno = E2BIG;  // door_call(3C): arguments too large to be passed
       return -1;
     }
-    reader_fd.reset(rfd);
     memcpy(dst, a.data_ptr, a.data_size);
-    ch->args_outstanding = true;
-    ch->args_offset = offset;
     out.frame.flags |= kDataInArena;
-    out.frame.arena_offset = offset;
-    if (reader_fd) {
-      out.frame.flags |= kNewArena;
-      fds[nfds++] = reader_fd.get();
-    }
+    out.frame.arena_offset = ch->args_offset;
   } else {
     out.inline_data = a.data_ptr;
+  }
+  bool uses_arena = (out.frame.flags & kDataInArena) != 0;
+  if (uses_arena && ch->pending_reader) {
+    out.frame.flags |= kNewArena;
+    fds[nfds++] = ch->pending_reader.get();
   }
   for (uint_t i = 0; i < a.desc_num; ++i) {
     int d = a.desc_ptr[i].d_data.d_desc.d_descriptor;
@@ -527,22 +628,23 @@ int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
     errno = e == EBADF ? EINVAL : e;  // EBADF: a descriptor in desc_ptr is not open
     return -1;
   }
-  reader_fd.reset();
+  if (out.frame.flags & kNewArena) ch->pending_reader.reset();
   for (uint_t i = 0; i < a.desc_num; ++i) {
     if (a.desc_ptr[i].d_attributes & DOOR_RELEASE) {
       close_quietly(a.desc_ptr[i].d_data.d_desc.d_descriptor);
     }
   }
 
-  if (await_reply(t, ch, held.caller_mask()) < 0) return errno == ECONNRESET ? kRetry : -1;
-  held.release();
-  if (ch->args_outstanding) {  // the server is done with the arguments once it has answered
-    ch->args.release(ch->args_offset);
-    ch->args_outstanding = false;
+  if (await_reply(t, ch, held.caller_mask(), spec.deadline) < 0) {
+    return errno == ECONNRESET ? kRetry : -1;
   }
+  held.release();
+  // The server is done with the arguments once it has answered.
+  if (uses_arena) ch->release_args();
   const Frame& f = t.rx.frame;
   switch (f.kind) {
     case FrameKind::kReply:
+      if (spec.in_place && !no_results) return deliver_in_place(t, ch, a);
       return deliver_results(t, ch, a, no_results);
     case FrameKind::kError:
       t.rx.close_fds();
@@ -569,11 +671,23 @@ int call_once(int fd, uint64_t id, door_arg_t& a, bool no_results) {
 }  // namespace
 }  // namespace doors::detail
 
-extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
-  NoCancel no_cancel;  // see sys.h
+namespace doors::detail {
+namespace {
+
+int call_door(int fd, door_arg_t* params, const doors_call_options_t* opts) {
   door_arg_t none{};
-  bool no_results = params == nullptr;
-  door_arg_t& a = no_results ? none : *params;
+  CallSpec spec;
+  spec.no_results = params == nullptr;
+  door_arg_t& a = spec.no_results ? none : *params;
+  timespec deadline;
+  if (opts != nullptr && opts->timeout_ns > 0) {
+    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+    long long ns = deadline.tv_nsec + opts->timeout_ns % 1000000000;
+    deadline.tv_sec += static_cast<time_t>(opts->timeout_ns / 1000000000 + ns / 1000000000);
+    deadline.tv_nsec = ns % 1000000000;
+    spec.deadline = &deadline;
+  }
+  spec.in_place = opts != nullptr && (opts->flags & DOORS_RESULTS_IN_PLACE);
   if ((a.data_size > 0 && a.data_ptr == nullptr) || (a.desc_num > 0 && a.desc_ptr == nullptr)) {
     errno = EFAULT;
     return -1;
@@ -596,14 +710,44 @@ extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
   // A cached channel may have been closed since its last use (the descriptor it was attached
   // through was closed); the second attempt attaches a fresh one through fd itself, and only
   // if that fails is the door gone.
-  int rc = call_once(fd, id, a, no_results);
-  if (rc == kRetry) rc = call_once(fd, id, a, no_results);
+  int rc = call_once(fd, id, a, spec);
+  if (rc == kRetry) rc = call_once(fd, id, a, spec);
   if (rc == kRetry) {
     mark_revoked(id);
     errno = EBADF;
     return -1;
   }
   return rc;
+}
+
+}  // namespace
+}  // namespace doors::detail
+
+extern "C" DOORS_EXPORT int door_call(int fd, door_arg_t* params) noexcept {
+  NoCancel no_cancel;  // see sys.h
+  return call_door(fd, params, nullptr);
+}
+
+extern "C" DOORS_EXPORT int doors_call(int fd, door_arg_t* params,
+                                       const doors_call_options_t* opts) noexcept {
+  NoCancel no_cancel;  // see sys.h
+  return call_door(fd, params, opts);
+}
+
+extern "C" DOORS_EXPORT void* doors_call_buffer(int fd, size_t size) noexcept {
+  NoCancel no_cancel;  // see sys.h
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return nullptr;
+  Channel* ch = channel_for(fd, id);
+  if (ch == nullptr) return nullptr;
+  char* block = ch->allocate_args(size);
+  if (block == nullptr) {
+    errno = E2BIG;
+    return nullptr;
+  }
+  ch->block = block;
+  ch->block_size = size;
+  return block;
 }
 
 extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {

@@ -103,6 +103,10 @@ void release_slot(Connection* c) {
   c->args.reset();
   c->results.reset();
   c->result_outstanding = false;
+  c->reply_block = nullptr;
+  c->reply_block_size = 0;
+  close_quietly(c->pending_reader_fd);
+  c->pending_reader_fd = -1;
   c->notice.store(FrameKind{});
   uint64_t next_gen = static_cast<uint64_t>(gen_of(c->state.load()) + 1) << 32;
   c->state.store(next_gen);
@@ -386,7 +390,7 @@ struct Worker {
   door_desc_t descs[kMaxDescs];
   DescMeta out_meta[kMaxDescs];
   int out_fds[kMaxDescs + 1];
-  char buf[kMaxFrameBytes];
+  alignas(DOORS_DATA_ALIGN) char buf[kMaxFrameBytes];  // inline data lands at buf + 32
 };
 
 // Freed when its thread ends (a server thread ends only when cancelled for an abandoned call).
@@ -1076,6 +1080,34 @@ extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_
   return fd;
 }
 
+// Whether [data, data + size) lies inside the block doors_reply_buffer handed out for c.
+bool in_reply_block(const Connection* c, const char* data, size_t size) {
+  const char* b = c->reply_block;
+  return b != nullptr && data >= b && size <= c->reply_block_size &&
+         static_cast<size_t>(data - b) <= c->reply_block_size - size;
+}
+
+// A block of size bytes in c's result arena, replacing the one the client read last (it has
+// sent another request, so it is done with it). A new arena's reader descriptor waits in
+// c->pending_reader_fd for the reply that first refers to it.
+char* allocate_results(Connection* c, size_t size, uint64_t* offset) {
+  if (c->result_outstanding) {
+    c->results.release(c->result_offset);
+    c->result_outstanding = false;
+    c->reply_block = nullptr;
+  }
+  int reader_fd;
+  char* dst = c->results.allocate(size, offset, &reader_fd);
+  if (dst == nullptr) return nullptr;
+  if (reader_fd >= 0) {
+    close_quietly(c->pending_reader_fd);  // it described the arena just replaced
+    c->pending_reader_fd = reader_fd;
+  }
+  c->result_outstanding = true;
+  c->result_offset = *offset;
+  return dst;
+}
+
 // Not noexcept: when a client abandons a call, the thread serving it is cancelled (door_call(3C)),
 // and that cancellation unwinds through door_return, which is at the bottom of every server
 // thread's stack.
@@ -1136,26 +1168,27 @@ extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* de
   out.inline_data = data;
   unsigned nfds = 0;
   int reader_fd = -1;
-  if (size > kInlineDataMax) {
-    if (c->result_outstanding) {
-      c->results.release(c->result_offset);
-      c->result_outstanding = false;
-    }
+  if (size > 0 && in_reply_block(c, data, size)) {
+    // Built in place by the procedure (doors_reply_buffer): nothing to copy.
+    out.frame.flags |= kDataInArena;
+    out.frame.arena_offset = c->result_offset + static_cast<uint64_t>(data - c->reply_block);
+  } else if (size > kInlineDataMax) {
     uint64_t offset;
-    char* dst = c->results.allocate(size, &offset, &reader_fd);
+    char* dst = allocate_results(c, size, &offset);
     if (dst == nullptr) {
       errno = E2BIG;  // the results do not fit in memory
       return -1;
     }
     memcpy(dst, data, size);
-    c->result_outstanding = true;
-    c->result_offset = offset;
+    c->reply_block = nullptr;
     out.frame.flags |= kDataInArena;
     out.frame.arena_offset = offset;
-    if (reader_fd >= 0) {
-      out.frame.flags |= kNewArena;
-      w.out_fds[nfds++] = reader_fd;
-    }
+  }
+  if ((out.frame.flags & kDataInArena) && c->pending_reader_fd >= 0) {
+    reader_fd = c->pending_reader_fd;  // closed once sent
+    c->pending_reader_fd = -1;
+    out.frame.flags |= kNewArena;
+    w.out_fds[nfds++] = reader_fd;
   }
   for (uint_t i = 0; i < ndesc; ++i) {
     int fd = desc[i].d_data.d_desc.d_descriptor;
@@ -1174,6 +1207,24 @@ extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* de
   invocation_ended(c->door);
   rearm(c);
   siglongjmp(w.base, 1);
+}
+
+extern "C" DOORS_EXPORT void* doors_reply_buffer(size_t size) noexcept {
+  Worker* w = worker_or_null();
+  Connection* c = w != nullptr ? w->current : nullptr;
+  if (c == nullptr || w->no_results) {
+    errno = EINVAL;  // no caller waiting for results from this thread
+    return nullptr;
+  }
+  uint64_t offset;
+  char* block = allocate_results(c, size == 0 ? 1 : size, &offset);
+  if (block == nullptr) {
+    errno = E2BIG;
+    return nullptr;
+  }
+  c->reply_block = block;
+  c->reply_block_size = size;
+  return block;
 }
 
 extern "C" DOORS_EXPORT door_server_func_t* door_server_create(door_server_func_t* fn) noexcept {

@@ -65,8 +65,11 @@ struct Connection {
   pthread_t holder{};
   ReaderMapping args;   // the client's argument arena
   WriterArena results;  // our result arena for this connection
-  bool result_outstanding = false;
+  bool result_outstanding = false;  // a block of it the client may still be reading
   uint64_t result_offset = 0;
+  char* reply_block = nullptr;  // doors_reply_buffer's block (the outstanding one), if any
+  size_t reply_block_size = 0;
+  int pending_reader_fd = -1;  // a new result arena the client has not been sent yet
 };
 
 struct Door {

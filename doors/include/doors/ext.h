@@ -69,9 +69,12 @@ int doors_call(int fd, door_arg_t *arg, const doors_call_options_t *opts) _DOORS
  * A writable block of at least size bytes in the calling thread's shared-memory argument area for
  * door fd, or NULL with errno (EBADF: not a door; E2BIG: no memory for it). A door_call/doors_call
  * from this thread to the same door whose data lies entirely inside the block sends it without
- * copying it. The block stays valid until that call returns, or until the thread's next
- * doors_call_buffer for the same door, whichever comes first. Meant for arguments larger than
- * DOORS_INLINE_DATA_MAX; smaller ones travel inline in the socket message anyway.
+ * copying it. The block stays valid until such a call returns, or until the thread asks for
+ * another block for the same door or calls it with more than DOORS_INLINE_DATA_MAX bytes from
+ * elsewhere. Meant for arguments larger than DOORS_INLINE_DATA_MAX; smaller ones travel inline
+ * in the socket message anyway. If the thread's connection to the door had to be replaced
+ * before the call (the descriptor it was made through was closed), the call still succeeds: it
+ * then copies the block like any other data.
  */
 void *doors_call_buffer(int fd, size_t size) _DOORS_NOTHROW;
 
