@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs tests/install against an installed libdoors, by both routes a user has:
+# Builds and runs tests/install against an installed libdoors, by every route a user has:
 #   1. CMake: find_package(Doors) with Doors::doors and Doors::doors_static;
-#   2. pkg-config: cc door_info_local.c $(pkg-config --cflags --libs doors), and the static
+#   2. CMake, typed: find_package(Doors) + doors_generate() on a schema of its own, a typed
+#      server and client (tests/install/typed/);
+#   3. pkg-config: cc door_info_local.c $(pkg-config --cflags --libs doors), and the static
 #      library through `pkg-config --static` (whose Libs.private a C link of libdoors.a needs).
 # Usage: tests/install/run.sh PREFIX   (PREFIX as given to `cmake --install build --prefix`)
 set -euo pipefail
@@ -19,6 +21,12 @@ cmake -S "$here" -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work
 cmake --build "$work/cmake"
 "$work/cmake/door_info_local"
 "$work/cmake/door_info_local_static"
+
+echo "== install test: typed route (doors_generate() and Doors::runtime from $prefix)"
+cmake -S "$here/typed" -B "$work/typed" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  >"$work/configure-typed.log" || { cat "$work/configure-typed.log"; exit 1; }
+cmake --build "$work/typed"
+"$work/typed/greeter"
 
 echo "== install test: pkg-config route"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
