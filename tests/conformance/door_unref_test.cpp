@@ -5,6 +5,8 @@
 // or from open() of the attached path; tests/integration/unref_remote_test.cpp has references in
 // other processes (open, fork, descriptor passing).
 #include <door.h>
+#include <doors/ext.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -400,6 +402,54 @@ TEST(DoorInfo, AfterUnrefMultiNotification_UnrefMultiStays) {
   door_attr_t attrs = attributes_of(sut.door.fd());
 
   EXPECT_TRUE(attrs & DOOR_UNREF_MULTI) << std::hex << attrs;
+}
+
+// --- doors_new_reference (<doors/ext.h>) ---------------------------------------------------
+
+// A reference made by doors_new_reference counts on its own, unlike a dup(): while it is open
+// the count is two; when it closes, the count drops to one and the notification comes.
+TEST(DoorsNewReference, ReferenceOfItsOwn_ClosingItNotifies) {
+  TempDir dir;
+  Sentinel sentinel;
+  CountedDoor door(DOOR_UNREF);
+  ASSERT_GE(door.door.fd(), 0);
+  UniqueFd sut(doors_new_reference(door.door.fd()));
+  ASSERT_TRUE(sut.valid()) << std::strerror(errno);
+  ASSERT_TRUE(sentinel.flush(dir));
+  EXPECT_EQ(door.count(), 0) << "notified while two references exist";
+
+  sut.reset();
+
+  EXPECT_TRUE(door.wait_notified());
+}
+
+TEST(DoorsNewReference, CallableLikeTheDoor) {
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+  UniqueFd sut(doors_new_reference(door.fd()));
+  ASSERT_TRUE(sut.valid()) << std::strerror(errno);
+
+  CallOutcome out = call_door(sut.get(), "same door");
+
+  ASSERT_EQ(out.rc, 0) << std::strerror(out.err);
+  EXPECT_EQ(out.data, "same door");
+}
+
+TEST(DoorsNewReference, NotADoorOrRevoked_Ebadf) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  EXPECT_EQ(doors_new_reference(r.get()), -1);
+  EXPECT_EQ(errno, EBADF);
+
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+  UniqueFd kept(doors_new_reference(door.fd()));
+  ASSERT_TRUE(kept.valid());
+  ASSERT_EQ(door_revoke(door.fd()), 0);
+  door.forget();
+  EXPECT_EQ(doors_new_reference(kept.get()), -1);
+  EXPECT_EQ(errno, EBADF);
 }
 
 }  // namespace

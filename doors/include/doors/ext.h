@@ -87,6 +87,15 @@ void *doors_call_buffer(int fd, size_t size) _DOORS_NOTHROW;
  */
 void *doors_reply_buffer(size_t size) _DOORS_NOTHROW;
 
+/*
+ * A new descriptor of door fd, served by this process, that is a reference of its own: unlike a
+ * dup(2) of fd (or fd passed in a message, which shares fd's reference, see DEVIATIONS.md), the
+ * door's DOOR_UNREF count sees it separately. For a server that hands a door out and keeps its
+ * own descriptor, so that it is told when every receiver has let go. -1 with errno: EBADF (not
+ * a door, or revoked), EPERM (a door of another process), EMFILE/ENFILE/ENOMEM.
+ */
+int doors_new_reference(int fd) _DOORS_NOTHROW;
+
 #ifdef __cplusplus
 }
 #endif
