@@ -395,7 +395,8 @@ Caller IncomingCall::caller() const {
 
 void IncomingCall::unimplemented() const {
   throw Error(Code::kUnimplemented, std::string(state_->target->info->name) + "." +
-                                        state_->method->name + " is not implemented");
+                                        state_->method->name +
+                                        ": this server does not provide the method");
 }
 
 // ---------------------------------------------------------------------------------------------

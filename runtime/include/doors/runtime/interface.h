@@ -8,6 +8,11 @@
 #include <cstdint>
 #include <optional>
 
+// The shape of generated code this runtime serves. doorc's output checks it and refuses to
+// compile against a runtime built for another shape; bump it with any change that needs
+// regenerating.
+#define DOORS_GENERATED_CODE_VERSION 1
+
 namespace doors {
 
 // Options of one call.

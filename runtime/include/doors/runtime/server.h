@@ -74,7 +74,7 @@ class IncomingCall {
   // The caller's credentials. Throws Error(kInternal) if libdoors cannot tell.
   Caller caller() const;
 
-  // Throws Error(kUnimplemented, "<Interface>.<method> is not implemented").
+  // Throws Error(kUnimplemented, "<Interface>.<method>: this server does not provide the method").
   [[noreturn]] void unimplemented() const;
 
  private:
