@@ -9,6 +9,10 @@
 //   unix_seqpacket/null       8-byte message each way over a socketpair; p50/p99 per call
 //   door_call/arg:N           N-byte argument, 8-byte reply
 //   unix_stream/arg:N         8-byte length + N bytes over a stream socketpair, 8-byte reply
+//   typed/null                the generated client's Bench.ping: no parameters, no results
+//   typed/arg:N               Bench.checksum with an N-byte Data parameter, UInt64 result
+//
+// After the table comes the typed stubs' cost as ratios to door_call in the same run.
 //
 // The door server is reached the way users reach one: it fattach()es in a temporary directory and
 // the client open()s the path. A door must be served by the process that created it, so the
@@ -37,7 +41,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <map>
+#include <memory>
+#include <optional>
 #include <vector>
+
+#include "bench.door.h"
 
 namespace {
 
@@ -156,6 +165,38 @@ void door_checksum_proc(void*, char* argp, size_t arg_size, door_desc_t* dp, uin
   _exit(0);
 }
 
+// The typed server: Bench of bench.capnp through the generated server base.
+class TypedBench final : public doors_bench::BenchDoor::Server {
+  void ping(PingContext&) override {}
+  void checksum(ChecksumContext& context) override {
+    capnp::Data::Reader payload = context.params().getPayload();
+    context.results().setSum(
+        ::checksum(reinterpret_cast<const char*>(payload.begin()), payload.size()));
+  }
+};
+
+[[noreturn]] void run_typed_server(const std::string& path, int ready_fd) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  if (int err = pthread_sigmask(SIG_BLOCK, &stop, nullptr); err != 0) _exit(1);
+  try {
+    doors::Service service(std::make_shared<TypedBench>());
+    service.attach(path, 0600);
+    char ready = 'r';
+    if (write(ready_fd, &ready, 1) != 1) _exit(1);
+    close(ready_fd);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    service.detach();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "typed server: %s\n", e.what());
+    _exit(1);
+  }
+  _exit(0);
+}
+
 // One datagram in, its checksum out, until the parent goes away.
 [[noreturn]] void run_seqpacket_server(int fd) {
   static char buf[64 * kKiB];
@@ -210,6 +251,7 @@ class Servers {
     dir_ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/doors_bench_quick.XXXXXX";
     if (mkdtemp(dir_.data()) == nullptr) return fail(errno_text("mkdtemp"));
     door_path_ = dir_ + "/door";
+    typed_path_ = dir_ + "/typed";
 
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
@@ -234,11 +276,58 @@ class Servers {
     if (!spawn(stream_child)) return false;
     close(sp[1]);
 
+    if (!spawn_attached("door server", door_path_, run_door_server)) return false;
+    door_fd_ = open(door_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (door_fd_ == -1) return fail(errno_text(("open " + door_path_).c_str()));
+    if (!spawn_attached("typed server", typed_path_, run_typed_server)) return false;
+    try {
+      typed_.emplace(doors_bench::BenchDoor::Client::open(typed_path_));
+    } catch (const doors::Error& e) {
+      return fail(std::string("typed client: ") + e.what());
+    }
+    return true;
+  }
+
+  // Stops every server; false when one of them ended other than by our SIGTERM or exit 0.
+  bool stop() {
+    bool clean = true;
+    typed_.reset();
+    for (int* fd : {&door_fd_, &seqpacket_fd_, &stream_fd_}) {
+      if (*fd != -1) close(*fd);
+      *fd = -1;
+    }
+    for (pid_t pid : children_) kill(pid, SIGTERM);
+    for (pid_t pid : children_) clean &= reap(pid);
+    children_.clear();
+    if (!dir_.empty()) {
+      unlink(door_path_.c_str());  // the door servers normally leave the files behind
+      unlink(typed_path_.c_str());
+      rmdir(dir_.c_str());
+      dir_.clear();
+    }
+    return clean;
+  }
+
+  int door_fd() const { return door_fd_; }
+  const doors_bench::BenchDoor::Client& typed() const { return *typed_; }
+  int seqpacket_fd() const { return seqpacket_fd_; }
+  int stream_fd() const { return stream_fd_; }
+
+ private:
+  bool fail(const std::string& what) {
+    std::fprintf(stderr, "error: %s\n", what.c_str());
+    return false;
+  }
+
+  // Forks a server that attaches a door at path and writes a byte to its ready descriptor, and
+  // waits (bounded) for that byte.
+  bool spawn_attached(const char* what, const std::string& path,
+                      void (*serve)(const std::string&, int)) {
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) == -1) return fail(errno_text("pipe2"));
     bool spawned = spawn([&] {
       close(ready[0]);
-      run_door_server(door_path_, ready[1]);
+      serve(path, ready[1]);
     });
     close(ready[1]);
     if (!spawned) {
@@ -253,38 +342,8 @@ class Servers {
     char byte = 0;
     bool up = rc == 1 && read(ready[0], &byte, 1) == 1;
     close(ready[0]);
-    if (!up) return fail(rc == 0 ? "door server not ready in time" : "door server failed to start");
-    door_fd_ = open(door_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (door_fd_ == -1) return fail(errno_text(("open " + door_path_).c_str()));
+    if (!up) return fail(std::string(what) + (rc == 0 ? " not ready in time" : " failed to start"));
     return true;
-  }
-
-  // Stops every server; false when one of them ended other than by our SIGTERM or exit 0.
-  bool stop() {
-    bool clean = true;
-    for (int* fd : {&door_fd_, &seqpacket_fd_, &stream_fd_}) {
-      if (*fd != -1) close(*fd);
-      *fd = -1;
-    }
-    for (pid_t pid : children_) kill(pid, SIGTERM);
-    for (pid_t pid : children_) clean &= reap(pid);
-    children_.clear();
-    if (!dir_.empty()) {
-      unlink(door_path_.c_str());  // the door server normally leaves the file behind
-      rmdir(dir_.c_str());
-      dir_.clear();
-    }
-    return clean;
-  }
-
-  int door_fd() const { return door_fd_; }
-  int seqpacket_fd() const { return seqpacket_fd_; }
-  int stream_fd() const { return stream_fd_; }
-
- private:
-  bool fail(const std::string& what) {
-    std::fprintf(stderr, "error: %s\n", what.c_str());
-    return false;
   }
 
   template <typename Body>
@@ -332,6 +391,8 @@ class Servers {
 
   std::string dir_;
   std::string door_path_;
+  std::string typed_path_;
+  std::optional<doors_bench::BenchDoor::Client> typed_;
   std::vector<pid_t> children_;
   int door_fd_ = -1;
   int seqpacket_fd_ = -1;
@@ -485,6 +546,45 @@ void register_benchmarks(const Servers& servers) {
     state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(size));
   };
 
+  const doors_bench::BenchDoor::Client* typed = &servers.typed();
+  auto typed_null = [typed](benchmark::State& state) {
+    Latencies lat(state);
+    for (auto _ : state) {
+      auto t0 = steady_clock::now();
+      try {
+        typed->ping();
+      } catch (const doors::Error& e) {
+        state.SkipWithError(e.what());
+        break;
+      }
+      lat.add(steady_clock::now() - t0);
+    }
+    lat.report(state);
+    state.SetItemsProcessed(state.iterations());
+  };
+  auto typed_arg = [typed](benchmark::State& state) {
+    const auto size = static_cast<size_t>(state.range(0));
+    const std::vector<char> arg = make_argument(size);
+    const uint64_t expect = checksum(arg.data(), size);
+    const kj::ArrayPtr<const kj::byte> payload(reinterpret_cast<const kj::byte*>(arg.data()),
+                                               size);
+    for (auto _ : state) {
+      try {
+        // The one copy a user makes, from their buffer into the message (in shared memory).
+        auto request = typed->checksumRequest();
+        request->setPayload(payload);
+        if (request.send()->getSum() != expect) {
+          state.SkipWithError("typed: wrong reply");
+          break;
+        }
+      } catch (const doors::Error& e) {
+        state.SkipWithError(e.what());
+        break;
+      }
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(size));
+  };
+
   // Peers sit next to each other. Wall time, not CPU time: a client blocked in a call uses
   // almost no CPU, and CPU-time iteration counts would run for ever.
   auto common = [](benchmark::internal::Benchmark* b) {
@@ -492,11 +592,54 @@ void register_benchmarks(const Servers& servers) {
   };
   common(benchmark::RegisterBenchmark("door_call/null", door_null));
   common(benchmark::RegisterBenchmark("unix_seqpacket/null", seqpacket_null));
+  common(benchmark::RegisterBenchmark("typed/null", typed_null));
   for (int64_t size : {int64_t{64 * kKiB}, int64_t{kArgMax}}) {
     common(benchmark::RegisterBenchmark("door_call/arg", door_arg)->Arg(size));
     common(benchmark::RegisterBenchmark("unix_stream/arg", stream_arg)->Arg(size));
+    common(benchmark::RegisterBenchmark("typed/arg", typed_arg)->Arg(size));
   }
 }
+
+// The console table, plus each run's figures kept for the ratios printed after it.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      std::string name = run.benchmark_name();
+      if (name.ends_with("/real_time")) name.resize(name.size() - 10);
+      time_per_call_[name] = run.GetAdjustedRealTime();
+    }
+  }
+
+  // The typed stubs against door_call (issue targets: null <= 1.1x, 1 MiB >= 0.9x).
+  void print_ratios() const {
+    std::printf("\nratios in this run (typed stubs vs door_call):\n");
+    ratio("typed/null time / door_call/null time", "typed/null", "door_call/null", false, 1.1);
+    std::string mib = "/" + std::to_string(kArgMax);
+    std::string kib = "/" + std::to_string(64 * kKiB);
+    ratio("typed/arg 64 KiB bytes/s / door_call/arg 64 KiB bytes/s", "typed/arg" + kib,
+          "door_call/arg" + kib, true, 0.9);
+    ratio("typed/arg 1 MiB bytes/s / door_call/arg 1 MiB bytes/s", "typed/arg" + mib,
+          "door_call/arg" + mib, true, 0.9);
+  }
+
+ private:
+  // Same payload in both cases, so bytes/s compare as the inverse of the time per call.
+  void ratio(const std::string& label, const std::string& a, const std::string& b,
+             bool throughput, double target) const {
+    auto ta = time_per_call_.find(a);
+    auto tb = time_per_call_.find(b);
+    if (ta == time_per_call_.end() || tb == time_per_call_.end()) return;  // filtered out
+    double r = throughput ? tb->second / ta->second : ta->second / tb->second;
+    bool met = throughput ? r >= target : r <= target;
+    std::printf("  %-58s %5.2f  (target %s %.1f: %s)\n", label.c_str(), r,
+                throughput ? ">=" : "<=", target, met ? "met" : "NOT met");
+  }
+
+  std::map<std::string, double> time_per_call_;
+};
 
 }  // namespace
 
@@ -515,7 +658,9 @@ int main(int argc, char** argv) {
   Servers servers;
   if (!servers.start()) return 1;
   register_benchmarks(servers);
-  benchmark::RunSpecifiedBenchmarks();
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_ratios();
   benchmark::Shutdown();
   return servers.stop() ? 0 : 1;
 }
