@@ -40,10 +40,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bench.door.h"
@@ -566,13 +566,12 @@ void register_benchmarks(const Servers& servers) {
     const auto size = static_cast<size_t>(state.range(0));
     const std::vector<char> arg = make_argument(size);
     const uint64_t expect = checksum(arg.data(), size);
-    const kj::ArrayPtr<const kj::byte> payload(reinterpret_cast<const kj::byte*>(arg.data()),
-                                               size);
+    const kj::ArrayPtr<const kj::byte> payload(reinterpret_cast<const kj::byte*>(arg.data()), size);
     for (auto _ : state) {
       try {
-        // The one copy a user makes, from their buffer into the message (in shared memory).
+        // The one copy: from the caller's buffer into shared memory when the request is sent.
         auto request = typed->checksumRequest();
-        request->setPayload(payload);
+        request->adoptPayload(request.reference_data(payload));
         if (request.send()->getSum() != expect) {
           state.SkipWithError("typed: wrong reply");
           break;
@@ -627,8 +626,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   // Same payload in both cases, so bytes/s compare as the inverse of the time per call.
-  void ratio(const std::string& label, const std::string& a, const std::string& b,
-             bool throughput, double target) const {
+  void ratio(const std::string& label, const std::string& a, const std::string& b, bool throughput,
+             double target) const {
     auto ta = time_per_call_.find(a);
     auto tb = time_per_call_.find(b);
     if (ta == time_per_call_.end() || tb == time_per_call_.end()) return;  // filtered out

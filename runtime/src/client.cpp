@@ -207,6 +207,15 @@ void RequestBase::set_fd(::doors::schema::Fd::Builder field, OwnedFd fd) {
   field.setIndex(m.caps().add_owned(std::move(fd)));
 }
 
+capnp::Orphan<capnp::Data> RequestBase::reference_data(kj::ArrayPtr<const kj::byte> bytes) {
+  if (reinterpret_cast<uintptr_t>(bytes.begin()) % sizeof(capnp::word) != 0) {
+    throw Error(Code::kInvalidArgument, "reference_data: the bytes are not 8-byte aligned");
+  }
+  // Cap'n Proto cannot refer to an empty segment: an empty value is simply built.
+  if (bytes.size() == 0) return message().getOrphanage().newOrphan<capnp::Data>(0);
+  return message().getOrphanage().referenceExternalData(capnp::Data::Reader(bytes));
+}
+
 namespace {
 
 std::string call_context(const InterfaceInfo* interface, const MethodInfo* method) {

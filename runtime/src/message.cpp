@@ -286,12 +286,29 @@ kj::ArrayPtr<const char> OutMessage::finish(const wire::Header& header, WordBuff
       return kj::arrayPtr(start, reinterpret_cast<const char*>(segs[1].end()) - start);
     }
   }
-  // The general case: one copy into a flat buffer.
+  // The general case: one copy into a flat buffer. A large message is copied straight into a
+  // block of shared memory, where libdoors sends it from without another copy, unless a block is
+  // already in use (this message's second segment, or another request's on this thread: asking
+  // for a new one would free it).
   size_t table_bytes = wire::segment_table_bytes(n);
   size_t total = wire::kHeaderSize + table_bytes;
   for (auto& s : segs) total += s.size() * kWord;
-  WordBuffer& buf = flat != nullptr ? *flat : flat_;
-  char* start = buf.reserve(total);
+  char* start = nullptr;
+  if (total > DOORS_INLINE_DATA_MAX && block_segment_ == nullptr) {
+    if (mode_ == Mode::kClientScratch && !thread_state().block_held) {
+      start = static_cast<char*>(doors_call_buffer(door_fd_, total));
+      if (start != nullptr) {
+        thread_state().block_held = true;
+        flat_block_ = true;
+      }
+    } else if (mode_ == Mode::kServerScratch) {
+      start = static_cast<char*>(doors_reply_buffer(total));
+    }
+  }
+  if (start == nullptr) {
+    WordBuffer& buf = flat != nullptr ? *flat : flat_;
+    start = buf.reserve(total);
+  }
   std::memcpy(start, &header, sizeof header);
   char* p = start + wire::kHeaderSize;
   uint32_t count = static_cast<uint32_t>(n - 1);

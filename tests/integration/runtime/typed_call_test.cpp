@@ -105,6 +105,21 @@ TEST_P(TypedCall_DataOfSize, EchoedIntact) {
   EXPECT_TRUE(view_of(sut->getD()) == data);
 }
 
+// The argument refers to the caller's bytes (reference_data) and is copied once, when sent.
+TEST_P(TypedCall_DataOfSize, ReferencedDataEchoedIntact) {
+  TesterFixture f;
+  ASSERT_FIXTURE(f);
+  std::string data = pattern(GetParam(), GetParam() + 5);  // std::string's buffer: 16-aligned
+  auto req = f.client.echoDataRequest();
+
+  req->adoptD(req.reference_data(bytes_of(data)));
+  auto sut = req.send();
+
+  EXPECT_EQ(sut->getDigest(), digest(data.data(), data.size()));
+  ASSERT_EQ(sut->getD().size(), data.size());
+  EXPECT_TRUE(view_of(sut->getD()) == data);
+}
+
 TEST_P(TypedCall_DataOfSize, MadeByServerArriveIntact) {
   TesterFixture f;
   ASSERT_FIXTURE(f);

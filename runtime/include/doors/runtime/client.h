@@ -88,6 +88,14 @@ class RequestBase {
   // Sends `fd` with the call and closes it once the call is done (sent or not).
   void set_fd(::doors::schema::Fd::Builder field, OwnedFd fd);
 
+  // A Data value that refers to `bytes` instead of holding a copy, for a large argument the
+  // caller already has in memory: `request->adoptPayload(request.reference_data(bytes))`. The
+  // message is then copied once, when sent, straight into shared memory (setPayload(bytes)
+  // instead zeroes the room for the value in shared memory, then copies into it). `bytes` must
+  // stay valid and unchanged until send() returns, and begin 8-byte aligned (as malloc'ed
+  // memory does): Error(kInvalidArgument) otherwise.
+  capnp::Orphan<capnp::Data> reference_data(kj::ArrayPtr<const kj::byte> bytes);
+
  protected:
   RequestBase(std::shared_ptr<const DoorHandle> door, const InterfaceInfo& interface,
               const MethodInfo& method, const CallOptions& options);

@@ -164,7 +164,7 @@ class OutMessage final : public capnp::MessageBuilder {
   OutCapTable& caps() noexcept { return caps_; }
   // True when a segment lies in a doors_call_buffer block (client).
   bool holds_block() const noexcept {
-    return block_segment_ != nullptr && mode_ == Mode::kClientScratch;
+    return (block_segment_ != nullptr || flat_block_) && mode_ == Mode::kClientScratch;
   }
   // True when finish() sent the message without copying it (for tests and metrics).
   bool was_in_place() const noexcept { return in_place_; }
@@ -179,6 +179,7 @@ class OutMessage final : public capnp::MessageBuilder {
   size_t words_ = 0;                      // total words handed out
   capnp::word* block_segment_ = nullptr;  // the second segment, in a shared-memory block
   bool in_place_ = false;
+  bool flat_block_ = false;  // finish() copied the message into a doors_call_buffer block
   std::vector<std::unique_ptr<uint64_t[]>> heap_;
   WordBuffer flat_;
   OutCapTable caps_;
