@@ -72,7 +72,9 @@ TEST(DoorsCall, WithoutOptions_IsDoorCall) {
   EXPECT_EQ(std::string_view(a.data_ptr, a.data_size), "hello");
 }
 
-TEST(DoorsCall, DeadlinePasses_FailsWithEtimedoutAndCancelsTheServerThread) {
+// Named ...ServerThreadIsCancelled: the sanitizer stages of .ci/run skip it (their runtimes do not
+// survive a thread cancelled inside an intercepted call).
+TEST(DoorsCall, DeadlinePasses_Etimedout_ServerThreadIsCancelled) {
   HeldProcedure held;
   LocalDoor door([&](char*, std::size_t, door_desc_t*, uint_t) {
     held.hold_cancellable();
