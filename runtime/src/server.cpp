@@ -335,7 +335,7 @@ capnp::Capability::Client export_server(std::unique_ptr<ServerBase> server) {
   target->info = &info;
   target->exported = true;
   // DOOR_UNREF once (the object goes with the first notification). Not DOOR_PRIVATE: nothing
-  // binds threads to an exported door, and making its second reference needs a pool thread.
+  // binds threads to an exported door.
   uint32_t attrs =
       (create_attributes(info) & ~uint32_t{DOOR_UNREF_MULTI | DOOR_PRIVATE}) | DOOR_UNREF;
   int fd = ::door_create(&door_procedure, target, attrs);
