@@ -211,9 +211,13 @@ capnp::Orphan<capnp::Data> RequestBase::reference_data(kj::ArrayPtr<const kj::by
   if (reinterpret_cast<uintptr_t>(bytes.begin()) % sizeof(capnp::word) != 0) {
     throw Error(Code::kInvalidArgument, "reference_data: the bytes are not 8-byte aligned");
   }
-  // Cap'n Proto cannot refer to an empty segment: an empty value is simply built.
-  if (bytes.size() == 0) return message().getOrphanage().newOrphan<capnp::Data>(0);
-  return message().getOrphanage().referenceExternalData(capnp::Data::Reader(bytes));
+  OutMessage& m = message();
+  // Cap'n Proto cannot refer to an empty segment: an empty value is simply built; so is one past
+  // the few references a message keeps track of.
+  if (bytes.size() == 0 || !m.note_external(bytes.begin(), bytes.size())) {
+    return m.getOrphanage().newOrphanCopy(capnp::Data::Reader(bytes));
+  }
+  return m.getOrphanage().referenceExternalData(capnp::Data::Reader(bytes));
 }
 
 namespace {

@@ -320,8 +320,17 @@ kj::ArrayPtr<const char> OutMessage::finish(const wire::Header& header, WordBuff
   if (n % 2 == 0) std::memset(p + 4 * (n + 1), 0, 4);  // padding
   p += table_bytes;
   for (auto& s : segs) {
-    std::memcpy(p, s.begin(), s.size() * kWord);
-    p += s.size() * kWord;
+    size_t bytes = s.size() * kWord;
+    size_t copy = bytes;
+    for (size_t i = 0; i < n_externals_; ++i) {
+      // The caller's buffer ends before the segment's last word does: copy it, zero the rest.
+      if (externals_[i].data == s.begin() && externals_[i].bytes <= bytes) {
+        copy = externals_[i].bytes;
+      }
+    }
+    std::memcpy(p, s.begin(), copy);
+    std::memset(p + copy, 0, bytes - copy);
+    p += bytes;
   }
   return kj::arrayPtr(static_cast<const char*>(start), total);
 }

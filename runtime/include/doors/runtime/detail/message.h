@@ -162,6 +162,17 @@ class OutMessage final : public capnp::MessageBuilder {
   kj::ArrayPtr<const char> finish(const wire::Header& header, WordBuffer* flat = nullptr);
 
   OutCapTable& caps() noexcept { return caps_; }
+
+  // Records that `bytes` bytes at `data` are an external segment (Orphanage::
+  // referenceExternalData), so that finish() copies exactly those bytes and zeroes the rest of
+  // the segment's last word instead of reading past the caller's buffer. False when no more
+  // can be recorded: the caller copies the value into the message instead.
+  bool note_external(const void* data, size_t bytes) noexcept {
+    if (n_externals_ == kMaxExternals) return false;
+    externals_[n_externals_++] = {data, bytes};
+    return true;
+  }
+
   // True when a segment lies in a doors_call_buffer block (client).
   bool holds_block() const noexcept {
     return (block_segment_ != nullptr || flat_block_) && mode_ == Mode::kClientScratch;
@@ -180,6 +191,13 @@ class OutMessage final : public capnp::MessageBuilder {
   capnp::word* block_segment_ = nullptr;  // the second segment, in a shared-memory block
   bool in_place_ = false;
   bool flat_block_ = false;  // finish() copied the message into a doors_call_buffer block
+  struct External {
+    const void* data;
+    size_t bytes;
+  };
+  static constexpr size_t kMaxExternals = 8;
+  External externals_[kMaxExternals] = {};
+  size_t n_externals_ = 0;
   std::vector<std::unique_ptr<uint64_t[]>> heap_;
   WordBuffer flat_;
   OutCapTable caps_;
