@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
 #include <boost/interprocess/sync/mutex_family.hpp>
 #include <new>
@@ -25,6 +26,8 @@ using Allocator = bip::rbtree_best_fit<bip::null_mutex_family, bip::offset_ptr<v
 constexpr size_t kMinCapacity = size_t{1} << 20;
 constexpr size_t kBookkeeping = 4096;  // allocator header and per-block overhead, generously
 
+std::atomic<uint64_t> g_mapped_bytes{0};
+
 size_t capacity_for(size_t size) {
   size_t want = size + size / 16 + kBookkeeping;
   size_t cap = kMinCapacity;
@@ -36,6 +39,8 @@ size_t capacity_for(size_t size) {
 }
 
 }  // namespace
+
+uint64_t mapped_arena_bytes() noexcept { return g_mapped_bytes.load(std::memory_order_relaxed); }
 
 struct WriterArena::Heap {
   Allocator* algo;
@@ -51,7 +56,10 @@ WriterArena::~WriterArena() { destroy(); }
 
 void WriterArena::destroy() {
   heap_.reset();
-  if (base_ != nullptr) ::munmap(base_, capacity_);
+  if (base_ != nullptr) {
+    ::munmap(base_, capacity_);
+    g_mapped_bytes.fetch_sub(capacity_, std::memory_order_relaxed);
+  }
   close_quietly(memfd_);
   memfd_ = -1;
   base_ = nullptr;
@@ -90,6 +98,7 @@ bool WriterArena::replace(size_t at_least) {
   memfd_ = fd.release();
   base_ = static_cast<char*>(p);
   capacity_ = cap;
+  g_mapped_bytes.fetch_add(cap, std::memory_order_relaxed);
   heap_ = std::move(heap);
   return true;
 }
@@ -125,7 +134,10 @@ void WriterArena::release(uint64_t offset) {
 ReaderMapping::~ReaderMapping() { reset(); }
 
 void ReaderMapping::reset() {
-  if (base_ != nullptr) ::munmap(const_cast<char*>(base_), size_);
+  if (base_ != nullptr) {
+    ::munmap(const_cast<char*>(base_), size_);
+    g_mapped_bytes.fetch_sub(size_, std::memory_order_relaxed);
+  }
   base_ = nullptr;
   size_ = 0;
 }
@@ -141,9 +153,10 @@ int ReaderMapping::adopt(int fd) {
   size_t size = static_cast<size_t>(st.st_size);
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return -1;
-  if (base_ != nullptr) ::munmap(const_cast<char*>(base_), size_);
+  reset();
   base_ = static_cast<const char*>(p);
   size_ = size;
+  g_mapped_bytes.fetch_add(size, std::memory_order_relaxed);
   return 0;
 }
 

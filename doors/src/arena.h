@@ -17,6 +17,10 @@
 
 namespace doors::detail {
 
+// Bytes of arenas this process has mapped (both directions, server and client side), for
+// doors_server_stats.
+uint64_t mapped_arena_bytes() noexcept;
+
 class WriterArena {
  public:
   WriterArena();

@@ -72,8 +72,8 @@ struct Channel {
   int fd = -1;
   uint64_t door_id = 0;
   uint64_t generation = 0;
-  WriterArena args;       // our argument arena
-  ReaderMapping results;  // the server's result arena
+  WriterArena args;               // our argument arena
+  ReaderMapping results;          // the server's result arena
   bool args_outstanding = false;  // a block of args the server may still be reading
   uint64_t args_offset = 0;
   char* block = nullptr;  // doors_call_buffer's block (the outstanding one), if any
@@ -323,9 +323,12 @@ int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask,
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
-// door_info figures from the door's server. -1 with errno EBADF when the door is revoked or its
-// server is gone (and the door is then remembered as revoked).
-int remote_info(int fd, uint64_t id, WireInfo* out) {
+// Asks the door's server for a figures record (kInfoRequest -> kInfo with a WireInfo, or
+// kStatsRequest -> kStats with a WireStats) into the `size` bytes at `out`, whose `id` member (at
+// `id_offset`) must name the door asked about. -1 with errno EBADF when the door is revoked or
+// its server is gone (and the door is then remembered as revoked).
+int remote_query(int fd, uint64_t id, FrameKind request, FrameKind answer, void* out, size_t size,
+                 size_t id_offset) {
   // As in door_call, a cached channel may have been closed under us; a second attempt attaches
   // a fresh one through fd, and only if that fails is the door gone.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -334,7 +337,7 @@ int remote_info(int fd, uint64_t id, WireInfo* out) {
     ClientThread& t = client_thread();
     Outgoing req;
     req.frame.magic = kFrameMagic;
-    req.frame.kind = FrameKind::kInfoRequest;
+    req.frame.kind = request;
     if (send_frame(ch->fd, req) != 0) {
       t.drop(ch);
       continue;
@@ -344,19 +347,30 @@ int remote_info(int fd, uint64_t id, WireInfo* out) {
       break;
     }
     const Frame& f = t.rx.frame;
-    bool ok = f.kind == FrameKind::kInfo && f.data_size == sizeof(WireInfo) && t.rx.nfds == 0;
-    if (ok) memcpy(out, t.rx.inline_data, sizeof(WireInfo));
-    t.rx.close_fds();
-    if (ok && out->id == id) {
-      remember_info(*out);
-      return 0;
+    bool ok = f.kind == answer && f.data_size == size && t.rx.nfds == 0;
+    uint64_t about = 0;
+    if (ok) {
+      memcpy(out, t.rx.inline_data, size);
+      memcpy(&about, static_cast<const char*>(out) + id_offset, sizeof(about));
     }
+    t.rx.close_fds();
+    if (ok && about == id) return 0;
     t.drop(ch);
     if (f.kind != FrameKind::kClosed) break;  // kRevoked, or an answer about another door
   }
   mark_revoked(id);
   errno = EBADF;
   return -1;
+}
+
+// door_info figures from the door's server (remembered for when it is gone).
+int remote_info(int fd, uint64_t id, WireInfo* out) {
+  if (remote_query(fd, id, FrameKind::kInfoRequest, FrameKind::kInfo, out, sizeof(*out),
+                   offsetof(WireInfo, id)) != 0) {
+    return -1;
+  }
+  remember_info(*out);
+  return 0;
 }
 
 size_t roundup(size_t v, size_t to) { return (v + to - 1) / to * to; }
@@ -782,6 +796,34 @@ extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
   k.info.attributes |= DOOR_REVOKED;
   if (!pid_alive(static_cast<pid_t>(k.info.target))) k.info.target = -1;
   fill_door_info(k.info, info, /*local=*/k.info.target == ::getpid());
+  return 0;
+}
+
+extern "C" DOORS_EXPORT int doors_server_stats(int fd, doors_server_stats_t* out) noexcept {
+  NoCancel no_cancel;  // see sys.h
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  if (out == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  WireStats w;
+  if (!local_server_stats(id, &w)) {
+    if (remote_query(fd, id, FrameKind::kStatsRequest, FrameKind::kStats, &w, sizeof(w),
+                     offsetof(WireStats, id)) != 0) {
+      return -1;
+    }
+  }
+  memset(out, 0, sizeof(*out));
+  out->dss_pid = static_cast<pid_t>(w.pid);
+  out->dss_threads = w.threads;
+  out->dss_idle_threads = w.idle_threads;
+  out->dss_doors = w.doors;
+  out->dss_attachments = w.attachments;
+  out->dss_connections = w.connections;
+  out->dss_shm_bytes = w.shm_bytes;
+  out->dss_calls = w.calls;
+  out->dss_tag = w.tag;
   return 0;
 }
 

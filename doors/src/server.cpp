@@ -57,6 +57,10 @@ struct Process {
   bool shared_started = false;
   std::atomic<door_server_func_t*> create_fn{nullptr};
   SlotTable slots;
+  // For doors_server_stats: threads that have joined a pool and not ended, and the client
+  // connections (primary sockets and call channels) of every door.
+  std::atomic<int> threads{0};
+  std::atomic<int> connections{0};
 };
 
 Process& proc_state();
@@ -145,6 +149,7 @@ void free_door_if_unused(Door* d) {
 void request_close(Connection* c, uint32_t gen, FrameKind notice);
 
 bool counts_as_reference(ConnKind k) { return k == ConnKind::kPrimary || k == ConnKind::kListener; }
+bool counts_as_connection(ConnKind k) { return k == ConnKind::kPrimary || k == ConnKind::kChannel; }
 
 // Queues the unreferenced notification; the pool thread that picks it up delivers it.
 void post_unref(Door* d) {
@@ -172,6 +177,7 @@ void close_conn(Connection* c) {
     if (d->conns == c) d->conns = c->next;
     if (d->unref_conn == c) d->unref_conn = nullptr;
     last = --d->nconns == 0;
+    if (counts_as_connection(c->kind)) proc_state().connections.fetch_sub(1);
     if (counts_as_reference(c->kind)) {
       int refs = d->refs.fetch_sub(1) - 1;
       // door_create(3C) DOOR_UNREF: the count of references dropped to one, after more than one
@@ -223,6 +229,7 @@ Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 
     if (d->conns) d->conns->prev = c;
     d->conns = c;
     ++d->nconns;
+    if (counts_as_connection(kind)) proc_state().connections.fetch_add(1);
     if (counts_as_reference(kind) && d->refs.fetch_add(1) + 1 >= 2) d->referenced_twice = true;
     if (kind == ConnKind::kUnref) d->unref_conn = c;
   }
@@ -392,6 +399,11 @@ struct Worker {
   DescMeta out_meta[kMaxDescs];
   int out_fds[kMaxDescs + 1];
   alignas(DOORS_DATA_ALIGN) char buf[kMaxFrameBytes];  // inline data lands at buf + 32
+  bool counted = false;  // in Process::threads, from its first wait for a call until it ends
+
+  ~Worker() {
+    if (counted) proc_state().threads.fetch_sub(1);
+  }
 };
 
 // Freed when its thread ends (a server thread ends only when cancelled for an abandoned call).
@@ -705,6 +717,7 @@ DOORS_CATCHES_FORCED_UNWIND void dispatch(Connection* c, Worker& w) {
   unsigned ndesc = f.desc_num;
   rx.nfds = 0;  // the procedure owns them now
 
+  d->calls.fetch_add(1, std::memory_order_relaxed);
   w.current = c;
   w.no_results = (f.flags & kNoResults) != 0;
   w.creds = rx.creds;
@@ -772,6 +785,22 @@ void serve(Connection* c, Worker& w) {
       send_info(c->fd, FrameKind::kInfo, info_of(d), nullptr, 0, nullptr);
       rearm(c);
       return;
+    case FrameKind::kStatsRequest: {
+      if (pending || w.rx.nfds != 0) break;
+      WireStats stats{};
+      if (local_server_stats(d->id, &stats)) {
+        Outgoing out;
+        out.frame.magic = kFrameMagic;
+        out.frame.kind = FrameKind::kStats;
+        out.frame.data_size = sizeof(stats);
+        out.body = &stats;
+        send_frame(c->fd, out);
+      } else {
+        send_simple(c->fd, FrameKind::kRevoked);
+      }
+      rearm(c);
+      return;
+    }
     case FrameKind::kHello:
       if (!pending) break;
       welcome(c, w.rx);
@@ -792,8 +821,12 @@ void serve(Connection* c, Worker& w) {
 [[noreturn]] void serve_forever(Worker& w) {
   block_async_signals();
   w.in_loop = true;
-  sigsetjmp(w.base, 0);  // door_return comes back here
   Process& p = proc_state();
+  if (!w.counted) {
+    w.counted = true;
+    p.threads.fetch_add(1);
+  }
+  sigsetjmp(w.base, 0);  // door_return comes back here
   for (;;) {
     w.current = nullptr;
     if (w.doomed) {
@@ -863,9 +896,12 @@ void after_fork_child() {
   t.used = 0;
   t.free_list.clear();
   for (uint32_t c = 0; c < kMaxChunks; ++c) t.chunks[c].store(nullptr);
+  p.threads.store(0);
+  p.connections.store(0);
   if (Worker* w = worker_or_null()) {
     w->current = nullptr;
     w->bound = nullptr;
+    w->counted = false;  // the child is no server: this thread never waits for a call again
   }
   t.mu.unlock();
   p.mu.unlock();
@@ -884,6 +920,24 @@ Door* find_local(uint64_t id) {
   Process& p = proc_state();
   auto it = p.doors.find(id);
   return it == p.doors.end() ? nullptr : it->second;
+}
+
+// The live door behind fd (door id) when this process serves it, for what only a door's server
+// may do. nullptr with errno: EBADF when the door is revoked (ours, maybe already freed) or its
+// server is gone, EPERM when it is a live door of another process. Called with Process::mu held.
+Door* own_live_door(int fd, uint64_t id) {
+  Door* d = find_local(id);
+  if (d == nullptr) {
+    pollfd pfd{fd, POLLRDHUP, 0};
+    bool gone = ::poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR));
+    errno = gone ? EBADF : EPERM;
+    return nullptr;
+  }
+  if (d->revoked.load()) {
+    errno = EBADF;
+    return nullptr;
+  }
+  return d;
 }
 
 uint64_t random_id() {
@@ -905,6 +959,32 @@ bool local_door_info(uint64_t id, WireInfo* out) {
   Door* d = find_local(id);
   if (d == nullptr) return false;
   *out = info_of(d);
+  return true;
+}
+
+bool local_server_stats(uint64_t id, WireStats* out) {
+  Process& p = proc_state();
+  std::lock_guard g(p.mu);
+  Door* d = find_local(id);
+  if (d == nullptr || d->revoked.load()) return false;
+  *out = {};
+  out->pid = ::getpid();
+  out->id = id;
+  out->tag = d->tag.load();
+  out->calls = d->calls.load(std::memory_order_relaxed);
+  int idle = p.shared.idle.load();
+  for (auto& [door_id, door] : p.doors) {
+    if (door->attributes.load() & DOOR_PRIVATE) idle += door->private_pool.idle.load();
+  }
+  // Each figure is read on its own, so a thread between two counters may be seen in one only.
+  int threads = p.threads.load();
+  out->threads = static_cast<uint32_t>(threads > 0 ? threads : 0);
+  out->idle_threads = static_cast<uint32_t>(idle < 0 ? 0 : idle > threads ? threads : idle);
+  out->doors = static_cast<uint32_t>(p.doors.size());
+  out->attachments = static_cast<uint32_t>(p.attachments.size());
+  int conns = p.connections.load();
+  out->connections = static_cast<uint32_t>(conns > 0 ? conns : 0);
+  out->shm_bytes = mapped_arena_bytes();
   return true;
 }
 
@@ -1238,22 +1318,21 @@ extern "C" DOORS_EXPORT int doors_new_reference(int fd) noexcept {
   NoCancel no_cancel;  // see sys.h
   uint64_t id;
   if (resolve_door(fd, &id) != 0) return -1;
-  Process& p = proc_state();
-  std::lock_guard g(p.mu);
-  Door* d = find_local(id);
-  if (d == nullptr) {
-    // Revoked (ours, already freed) or a dead server's door: its server end is gone. Otherwise
-    // a live door of another process: only its server makes references; others pass theirs.
-    pollfd pfd{fd, POLLRDHUP, 0};
-    bool gone = ::poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR));
-    errno = gone ? EBADF : EPERM;
-    return -1;
-  }
-  if (d->revoked.load()) {
-    errno = EBADF;
-    return -1;
-  }
-  return make_primary(d);
+  std::lock_guard g(proc_state().mu);
+  // Only its server makes references; others pass theirs.
+  Door* d = own_live_door(fd, id);
+  return d != nullptr ? make_primary(d) : -1;
+}
+
+extern "C" DOORS_EXPORT int doors_set_tag(int fd, uint64_t tag) noexcept {
+  NoCancel no_cancel;  // see sys.h
+  uint64_t id;
+  if (resolve_door(fd, &id) != 0) return -1;
+  std::lock_guard g(proc_state().mu);
+  Door* d = own_live_door(fd, id);
+  if (d == nullptr) return -1;
+  d->tag.store(tag);
+  return 0;
 }
 
 extern "C" DOORS_EXPORT int door_bind(int fd) noexcept {

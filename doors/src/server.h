@@ -63,8 +63,8 @@ struct Connection {
   bool watched = false;    // a procedure of a cancellable door is running for this connection
   bool cancelled = false;  // its thread was sent pthread_cancel
   pthread_t holder{};
-  ReaderMapping args;   // the client's argument arena
-  WriterArena results;  // our result arena for this connection
+  ReaderMapping args;               // the client's argument arena
+  WriterArena results;              // our result arena for this connection
   bool result_outstanding = false;  // a block of it the client may still be reading
   uint64_t result_offset = 0;
   char* reply_block = nullptr;  // doors_reply_buffer's block (the outstanding one), if any
@@ -82,7 +82,9 @@ struct Door {
   std::atomic<uint64_t> data_max{SIZE_MAX};
   std::atomic<uint64_t> data_min{0};
   std::atomic<uint64_t> desc_max{0};
-  Pool* pool = nullptr;  // shared pool, or private_pool
+  std::atomic<uint64_t> tag{0};    // doors_set_tag
+  std::atomic<uint64_t> calls{0};  // invocations of proc, for doors_server_stats
+  Pool* pool = nullptr;            // shared pool, or private_pool
 
   std::mutex mu;  // guards the list below
   Connection* conns = nullptr;
@@ -102,6 +104,9 @@ struct Door {
 
 // door_info figures of a local door; false when id is not a door served by this process.
 bool local_door_info(uint64_t id, WireInfo* out);
+
+// doors_server_stats figures of a local door; false when id is not a live door served here.
+bool local_server_stats(uint64_t id, WireStats* out);
 
 // door_info(DOOR_QUERY): the door the calling thread is bound to; false when unbound.
 bool bound_door_info(WireInfo* out);

@@ -13,19 +13,21 @@
 namespace doors::detail {
 
 enum class FrameKind : uint16_t {
-  kCall = 1,     // client -> server: invoke the door's procedure
-  kReply,        // server -> client: door_return's results
-  kError,        // server -> client: the call failed with `error` (an errno)
-  kRevoked,      // server -> client: the door is revoked; the call did not run
-  kAttach,       // client -> server: carries a new channel socket for the same door
-  kInfoRequest,  // client -> server: door_info / door_getparam figures, please
-  kInfo,         // server -> client: answer to kInfoRequest (body: WireInfo)
-  kHello,        // client -> listener: carries the opened attached file as proof of access
-  kWelcome,      // listener -> client: carries a primary socket of the door (body: WireInfo)
-  kClosed,       // server -> client: this channel is closed (the door descriptor it was attached
-                 // through is gone); a call queued on it did not run: attach a new channel
-  kDetach,       // client -> listener: fdetach(3C) from another process; carries an O_PATH
-                 // descriptor of the path; answered with kError (error 0 on success)
+  kCall = 1,      // client -> server: invoke the door's procedure
+  kReply,         // server -> client: door_return's results
+  kError,         // server -> client: the call failed with `error` (an errno)
+  kRevoked,       // server -> client: the door is revoked; the call did not run
+  kAttach,        // client -> server: carries a new channel socket for the same door
+  kInfoRequest,   // client -> server: door_info / door_getparam figures, please
+  kInfo,          // server -> client: answer to kInfoRequest (body: WireInfo)
+  kHello,         // client -> listener: carries the opened attached file as proof of access
+  kWelcome,       // listener -> client: carries a primary socket of the door (body: WireInfo)
+  kClosed,        // server -> client: this channel is closed (the door descriptor it was attached
+                  // through is gone); a call queued on it did not run: attach a new channel
+  kDetach,        // client -> listener: fdetach(3C) from another process; carries an O_PATH
+                  // descriptor of the path; answered with kError (error 0 on success)
+  kStatsRequest,  // client -> server: doors_server_stats figures, please
+  kStats,         // server -> client: answer to kStatsRequest (body: WireStats)
 };
 
 // Frame flags.
@@ -67,6 +69,22 @@ struct WireInfo {
   uint64_t data_min;
   uint64_t desc_max;
 };
+
+// doors_server_stats figures, as the server reports them.
+struct WireStats {
+  int64_t pid;
+  uint32_t threads;
+  uint32_t idle_threads;
+  uint32_t doors;
+  uint32_t attachments;
+  uint32_t connections;
+  uint32_t reserved;
+  uint64_t shm_bytes;
+  uint64_t calls;
+  uint64_t tag;
+  uint64_t id;  // the door the figures are about
+};
+static_assert(sizeof(WireStats) == 64);
 
 // SCM_RIGHTS carries at most SCM_MAX_FD (253) descriptors; one slot is kept for an arena.
 inline constexpr unsigned kMaxDescs = 252;

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "async.h"
 #include "door_support.h"
 #include "fd.h"
 #include "local_door.h"
@@ -320,8 +321,8 @@ TEST(DoorsReplyBuffer, SuccessiveCalls_EachReplyIntact) {
     doors_call_options_t opts = in_place();
     ASSERT_EQ(doors_call(door.fd(), &a, &opts), 0) << std::strerror(errno);
     ASSERT_EQ(a.data_size, std::size_t{1} << 20);
-    EXPECT_TRUE(is_pattern(std::string_view(a.data_ptr, a.data_size),
-                           static_cast<unsigned char>(seed)))
+    EXPECT_TRUE(
+        is_pattern(std::string_view(a.data_ptr, a.data_size), static_cast<unsigned char>(seed)))
         << "seed " << seed;
   }
 }
@@ -345,6 +346,112 @@ TEST(DoorsReplyBuffer, UnusedBlock_OtherResultsArrive) {
 TEST(DoorsReplyBuffer, OutsideADoorProcedure_Einval) {
   EXPECT_EQ(doors_reply_buffer(100), nullptr);
   EXPECT_EQ(errno, EINVAL);
+}
+
+// --- doors_server_stats, doors_set_tag (a door of this process) ---------------------------------
+
+TEST(DoorsServerStats, OwnDoor_CallsCountedAndThisProcess) {
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(call_door(door.fd(), "x").rc, 0);
+  doors_server_stats_t sut;
+
+  ASSERT_EQ(doors_server_stats(door.fd(), &sut), 0) << std::strerror(errno);
+
+  EXPECT_EQ(sut.dss_pid, ::getpid());
+  EXPECT_EQ(sut.dss_calls, 4u);
+  EXPECT_GE(sut.dss_doors, 1u);
+  EXPECT_GE(sut.dss_threads, 1u);
+  EXPECT_LE(sut.dss_idle_threads, sut.dss_threads);
+}
+
+TEST(DoorsServerStats, CallInProgress_ItsThreadIsNotIdle) {
+  HeldProcedure held;
+  LocalDoor door([&](char*, std::size_t, door_desc_t*, uint_t) {
+    held.hold();
+    reply("");
+  });
+  ASSERT_GE(door.fd(), 0);
+  Async<CallOutcome> call([d = door.fd()] { return call_door(d, ""); });
+  ASSERT_TRUE(held.wait_entered());
+  doors_server_stats_t sut;
+
+  ASSERT_EQ(doors_server_stats(door.fd(), &sut), 0) << std::strerror(errno);
+  held.release();
+
+  EXPECT_GE(sut.dss_threads, 1u);
+  EXPECT_LT(sut.dss_idle_threads, sut.dss_threads);
+  EXPECT_TRUE(call.wait(Deadline::standard()));
+}
+
+TEST(DoorsServerStats, LargeArguments_SharedMemoryMapped) {
+  LocalDoor door(digest_handler());
+  ASSERT_GE(door.fd(), 0);
+  std::string big(1 << 20, 'a');
+  ASSERT_EQ(call_for_digest(door.fd(), big.data(), big.size()).size, big.size());
+  doors_server_stats_t sut;
+
+  ASSERT_EQ(doors_server_stats(door.fd(), &sut), 0) << std::strerror(errno);
+
+  // The client's argument arena and the server's read-only mapping of it, in one process.
+  EXPECT_GE(sut.dss_shm_bytes, 2 * big.size());
+}
+
+TEST(DoorsServerStats, AttachedPath_Counted) {
+  TempDir dir;
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+  doors_server_stats_t before, after;
+  ASSERT_EQ(doors_server_stats(door.fd(), &before), 0);
+  std::string path = dir.make_file("door");
+  ASSERT_EQ(fattach(door.fd(), path.c_str()), 0) << std::strerror(errno);
+
+  ASSERT_EQ(doors_server_stats(door.fd(), &after), 0);
+  ASSERT_EQ(fdetach(path.c_str()), 0);
+
+  EXPECT_EQ(after.dss_attachments, before.dss_attachments + 1);
+}
+
+TEST(DoorsServerStats, BadArguments_EbadfOrEfault) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  doors_server_stats_t out;
+  EXPECT_EQ(doors_server_stats(r.get(), &out), -1);
+  EXPECT_EQ(errno, EBADF);
+
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+  EXPECT_EQ(doors_server_stats(door.fd(), nullptr), -1);
+  EXPECT_EQ(errno, EFAULT);
+}
+
+TEST(DoorsSetTag, OwnDoor_ReportedByStats) {
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+
+  ASSERT_EQ(doors_set_tag(door.fd(), 0x8badf00ddeadbeefULL), 0) << std::strerror(errno);
+
+  doors_server_stats_t out;
+  ASSERT_EQ(doors_server_stats(door.fd(), &out), 0);
+  EXPECT_EQ(out.dss_tag, 0x8badf00ddeadbeefULL);
+}
+
+TEST(DoorsSetTag, NotADoorOrRevoked_Ebadf) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  EXPECT_EQ(doors_set_tag(r.get(), 1), -1);
+  EXPECT_EQ(errno, EBADF);
+
+  LocalDoor door(echo_handler());
+  ASSERT_GE(door.fd(), 0);
+  UniqueFd kept(doors_new_reference(door.fd()));
+  ASSERT_TRUE(kept.valid());
+  ASSERT_EQ(door_revoke(door.fd()), 0);
+  door.forget();
+  EXPECT_EQ(doors_set_tag(kept.get(), 1), -1);
+  EXPECT_EQ(errno, EBADF);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "procedures.h"
 
+#include <doors/ext.h>
 #include <gtest/gtest.h>
 #include <stropts.h>
 #include <unistd.h>
@@ -65,6 +66,9 @@ ControlledServer::ControlledServer(const std::string& path, door_server_procedur
           break;
         case 'C':
           rc = ::close(d);
+          break;
+        case 'T':
+          rc = doors_set_tag(d, kControlledServerTag);
           break;
         case 'X':
           std::exit(0);

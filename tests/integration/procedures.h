@@ -39,10 +39,13 @@ void seen_proc(void* cookie, char* argp, std::size_t n, door_desc_t* dp, uint_t 
 // Replies with its arguments.
 void echo_proc(void* cookie, char* argp, std::size_t n, door_desc_t* dp, uint_t n_desc);
 
+// The tag command 'T' gives the door (doors_set_tag).
+inline constexpr std::uint64_t kControlledServerTag = 0xd00c7a9000000001;
+
 // A forked door server (transform_proc unless told otherwise) that also obeys commands sent by
 // the test over a pipe: 'R' door_revoke, 'D' fdetach, 'C' close(2) of its door descriptor (the
-// attachment keeps the door), 'X' exit(0). Each command is answered with the errno of the
-// operation (0 for success), except 'X'.
+// attachment keeps the door), 'T' doors_set_tag(kControlledServerTag), 'X' exit(0). Each command is
+// answered with the errno of the operation (0 for success), except 'X'.
 class ControlledServer {
  public:
   ControlledServer(const std::string& path, door_server_procedure_t* proc = transform_proc,

@@ -6,6 +6,7 @@
 #define DOORS_EXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <door.h>
@@ -95,6 +96,39 @@ void *doors_reply_buffer(size_t size) _DOORS_NOTHROW;
  * a door, or revoked), EPERM (a door of another process), EMFILE/ENFILE/ENOMEM.
  */
 int doors_new_reference(int fd) _DOORS_NOTHROW;
+
+/*
+ * What a door's server process says of itself and of the door: the figures behind `doorctl info`.
+ * Fields marked (door) are the door's own; the others are the whole server process's. Any
+ * holder of a door descriptor may ask; the figures are a snapshot, each read on its own.
+ */
+typedef struct doors_server_stats {
+  pid_t dss_pid;             /* the server process */
+  uint32_t dss_threads;      /* server threads in its pools (shared and private) */
+  uint32_t dss_idle_threads; /* of those, the ones waiting for a call */
+  uint32_t dss_doors;        /* doors it serves */
+  uint32_t dss_attachments;  /* paths it has fattach'ed */
+  uint32_t dss_connections;  /* open door descriptors and call channels of its doors' clients */
+  uint32_t dss_reserved0;
+  uint64_t dss_shm_bytes;    /* shared memory it has mapped for door arguments and results */
+  uint64_t dss_calls;        /* (door) invocations of the door procedure so far */
+  uint64_t dss_tag;          /* (door) its tag (doors_set_tag), 0 when it has none */
+  uint64_t dss_reserved[4];
+} doors_server_stats_t;
+
+/*
+ * Fills *out for door fd from its server (locally when the door is served by this process). -1
+ * with errno: EBADF (not a door; revoked; its server is gone), EFAULT (out is NULL), EINTR.
+ */
+int doors_server_stats(int fd, doors_server_stats_t *out) _DOORS_NOTHROW;
+
+/*
+ * Sets door fd's tag: a number its server chooses to tell clients what its procedure expects
+ * before they call it (the typed runtime sets the Cap'n Proto id of the interface a door serves,
+ * so that tools know what to ask it). 0 means none. -1 with errno: EBADF (not a door, or
+ * revoked), EPERM (a door of another process).
+ */
+int doors_set_tag(int fd, uint64_t tag) _DOORS_NOTHROW;
 
 #ifdef __cplusplus
 }
