@@ -8,6 +8,10 @@
 //   calculator_client [--path PATH] session [KEY [VALUE]]
 //                                                     opens a session, puts VALUE under KEY,
 //                                                     gets it back (default: greeting, hello)
+//   calculator_client [--path PATH] eval TEXT [NAME=VALUE...]
+//                                                     parses TEXT (parse), then evaluates the
+//                                                     tree with the variables (evaluate) and
+//                                                     prints the value
 //
 // Without --path the client opens the interface's default path ($Door.path "calculator").
 // Exit statuses: 0 success, 1 the call failed (one line on stderr, `error: CODE: message`),
@@ -23,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "calculator.door.h"
@@ -40,7 +45,10 @@ void usage(std::FILE* out) {
       "  divide A B           print A / B, rounded toward zero\n"
       "  total [X...]         print the sum of the numbers\n"
       "  log NAME TEXT...     append TEXT to the server's log NAME.log\n"
-      "  session [KEY [VALUE]]  put VALUE under KEY in a new session and get it back\n",
+      "  session [KEY [VALUE]]  put VALUE under KEY in a new session and get it back\n"
+      "  eval TEXT [NAME=VALUE...]\n"
+      "                       print the value of the expression TEXT (one argument, say\n"
+      "                       '1 + 2 * (3 - x)'), each NAME standing for its VALUE\n",
       out);
 }
 
@@ -144,6 +152,28 @@ int run(const std::string& path, const std::vector<std::string>& args) {
     auto data = got->getValue();
     std::printf("session: get %s -> %.*s\n", key.c_str(), static_cast<int>(data.size()),
                 reinterpret_cast<const char*>(data.begin()));
+    return 0;
+  }
+  if (cmd == "eval") {
+    if (args.size() < 2) throw UsageError{"eval takes an expression and NAME=VALUE pairs"};
+    std::vector<std::pair<std::string, double>> variables;
+    for (size_t i = 2; i < args.size(); ++i) {
+      size_t eq = args[i].find('=');
+      if (eq == 0 || eq == std::string::npos) throw UsageError{"not NAME=VALUE: '" + args[i] + "'"};
+      variables.emplace_back(args[i].substr(0, eq), parse_double(args[i].substr(eq + 1)));
+    }
+    // Two calls: the server parses the text into an Expression (a tree of structs), which goes
+    // back to it, with a list of Variable structs, to be evaluated.
+    auto door = open_door(path);
+    auto parsed = door.parse(text(args[1]));
+    auto req = door.evaluateRequest();
+    req->setExpression(parsed->getExpression());
+    auto list = req->initVariables(static_cast<unsigned>(variables.size()));
+    for (size_t i = 0; i < variables.size(); ++i) {
+      list[static_cast<unsigned>(i)].setName(text(variables[i].first));
+      list[static_cast<unsigned>(i)].setValue(variables[i].second);
+    }
+    std::printf("%s\n", format_double(req.send()->getValue()).c_str());
     return 0;
   }
   throw UsageError{"unknown command '" + cmd + "'"};

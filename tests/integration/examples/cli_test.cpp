@@ -80,6 +80,57 @@ TEST(CalculatorCli, Errors_PrintCodeAndMessageAndExit1) {
              "error: INVALID_ARGUMENT: log name must not contain '/', \"..\" or NUL\n");
 }
 
+TEST(CalculatorCli, Eval_GoodExpression_PrintsItsValue) {
+  TempDir dir;
+  std::string path = dir.file("calculator");
+  ExampleServer server(Binaries::calculator_server(), path);
+  ASSERT_TRUE(server.ready());
+  const char* client = Binaries::calculator_client();
+  expect_run(client, path, {"eval", "1 + 2 * (3 - x) / -y", "x=1", "y=4"}, 0, "0\n");
+  expect_run(client, path, {"eval", "2.5 * 3"}, 0, "7.5\n");
+  expect_run(client, path, {"eval", "1 / 3"}, 0, "0.3333333333333333\n");
+  expect_run(client, path, {"eval", "-x - 1e3", "x=0.5"}, 0, "-1000.5\n");
+  expect_run(client, path, {"eval", "rate * hours", "hours=7.5", "rate=2"}, 0, "15\n");
+}
+
+TEST(CalculatorCli, Eval_TypedErrors_PrintCodeAndMessageAndExit1) {
+  TempDir dir;
+  std::string path = dir.file("calculator");
+  ExampleServer server(Binaries::calculator_server(), path);
+  ASSERT_TRUE(server.ready());
+  const char* client = Binaries::calculator_client();
+  expect_run(client, path, {"eval", "1 / (x - 2)", "x=2"}, 1, "",
+             "error: INVALID_ARGUMENT: division by zero\n");
+  expect_run(client, path, {"eval", "x + y", "x=1"}, 1, "",
+             "error: INVALID_ARGUMENT: unknown variable 'y'\n");
+  expect_run(client, path, {"eval", "x", "x=1", "x=2"}, 1, "",
+             "error: INVALID_ARGUMENT: duplicate variable 'x'\n");
+  expect_run(client, path, {"eval", "2 * (x"}, 1, "",
+             "error: INVALID_ARGUMENT: unclosed '(' at byte 4: expected an operator or ')' at "
+             "byte 6, found the end of the text\n");
+  expect_run(client, path, {"eval", "1e308 * 10"}, 1, "",
+             "error: OUT_OF_RANGE: multiply overflows a Float64\n");
+}
+
+TEST(CalculatorCli, Eval_BadUsage_Exits2WithoutCalling) {
+  // No server: a usage error is reported as one whether or not a server is running.
+  TempDir dir;
+  std::string path = dir.file("nothing");
+  for (std::vector<std::string> args : {std::vector<std::string>{"eval"},
+                                        {"eval", "x", "x"},
+                                        {"eval", "x", "=1"},
+                                        {"eval", "x", "x=one"},
+                                        {"eval", "x", "x=1", "y"}}) {
+    args.insert(args.begin(), {"--path", path});
+    ProgramResult r = run_program(Binaries::calculator_client(), args);
+    EXPECT_TRUE(r.status.exited_with(2)) << args[3] << ": " << r.status.describe();
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("usage: calculator_client"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("eval TEXT [NAME=VALUE...]"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+}
+
 TEST(CalculatorCli, BadUsage_Exits2) {
   TempDir dir;
   const char* client = Binaries::calculator_client();
