@@ -30,7 +30,8 @@ std::string resolve_door_path(std::string_view name) {
 
 DoorHandle DoorHandle::open(std::string_view name) {
   std::string path = resolve_door_path(name);
-  OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO or a device at the path must not hang the open (it is then no door).
+  OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) {
     int err = errno;
     throw Error::from_errno(code_for_errno(err), err, "open " + path);

@@ -19,6 +19,9 @@
 
 #include "doors/runtime/capability.h"
 #include "doors/runtime/door_handle.h"
+#include "doors/runtime/introspection.h"
+#include "doors/runtime/metrics.h"
+#include "introspection_server.h"
 #include "thread_state.h"
 
 // Catching abi::__forced_unwind (a thread cancellation unwinding) by reference trips UBSan's
@@ -36,8 +39,11 @@ namespace detail {
 struct DoorTarget {
   std::shared_ptr<ServerBase> server;
   const InterfaceInfo* info = nullptr;
+  InterfaceMetrics* metrics = nullptr;  // info's figures
   bool exported = false;  // export_door: revoke and destroy on the unreferenced invocation
-  int own_fd = -1;        // export_door: the server's own descriptor of the door
+  // The server's own descriptor of the door (door_create's), -1 once revoked. Atomic: the
+  // introspection's stats read it while the door is being revoked.
+  std::atomic<int> own_fd{-1};
 
   // Bit 0: closing; the rest: invocations inside, times two.
   std::atomic<uint64_t> state{0};
@@ -130,14 +136,60 @@ class HandlerCancellation {
 
 }  // namespace
 
+// What is counted of one invocation (metrics.h), recorded when it ends, however it ends: a
+// handler's thread cancelled by its caller giving up unwinds through it too.
+class CallRecord {
+ public:
+  explicit CallRecord(InterfaceMetrics* interface) noexcept
+      : interface_(interface), start_(std::chrono::steady_clock::now()) {}
+  ~CallRecord() {
+    if (method_ == nullptr) {
+      interface_->rejected.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - start_);
+    method_->latency.record(static_cast<uint64_t>(ns.count()));
+    if (failed_) method_->errors.fetch_add(1, std::memory_order_relaxed);
+    method_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+  CallRecord(const CallRecord&) = delete;
+  CallRecord& operator=(const CallRecord&) = delete;
+
+  // The request passed every check: from here it is a call of `ordinal` of `interface`.
+  void dispatched(InterfaceMetrics* interface, uint16_t ordinal) noexcept {
+    interface_ = interface;
+    method_ = &interface->methods[ordinal];
+    method_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The request was for `interface` (known once the header is read), refused or not.
+  void for_interface(InterfaceMetrics* interface) noexcept { interface_ = interface; }
+  void succeeded() noexcept { failed_ = false; }
+
+ private:
+  InterfaceMetrics* interface_;
+  MethodMetrics* method_ = nullptr;
+  bool failed_ = true;
+  std::chrono::steady_clock::time_point start_;
+};
+
+InterfaceMetrics& introspection_metrics() {
+  static InterfaceMetrics& m = metrics_for(IntrospectionClient::kInfo);
+  return m;
+}
+
 // One invocation's state, on the door procedure's stack.
 struct CallState {
-  CallState(DoorTarget* t, Scratch* scratch)
+  CallState(DoorTarget* t, Scratch* scratch, CallRecord* r)
       : target(t),
+        info(t->info),
+        record(r),
         reply(scratch != nullptr ? OutMessage::Mode::kServerScratch : OutMessage::Mode::kHeap,
               scratch, -1) {}
 
   DoorTarget* target;
+  const InterfaceInfo* info;  // the door's interface, or Introspection
+  CallRecord* record;
   const MethodInfo* method = nullptr;
   uint16_t ordinal = 0;
   InMessage params;
@@ -160,7 +212,6 @@ namespace {
 
 void Dispatcher::run(CallState& st, char* argp, size_t size, uint_t ndesc, int cancel_state,
                      ReplyOut* out) {
-  const InterfaceInfo& info = *st.target->info;
   wire::Header h;
   wire::HeaderError herr = wire::check_header(argp, size, &h);
   if (herr != wire::HeaderError::kNone && herr != wire::HeaderError::kMisaligned) {
@@ -169,6 +220,15 @@ void Dispatcher::run(CallState& st, char* argp, size_t size, uint_t ndesc, int c
   if (h.kind != static_cast<uint16_t>(wire::Kind::kRequest)) {
     refuse(Code::kInvalidArgument, "malformed request: not a request");
   }
+  // Every door answers the runtime's introspection interface besides its own.
+  bool introspection = h.interface == kIntrospectionId && h.interface != st.info->id;
+  InterfaceMetrics* metrics = st.target->metrics;
+  if (introspection) {
+    st.info = &IntrospectionClient::kInfo;
+    metrics = &introspection_metrics();
+    st.record->for_interface(metrics);
+  }
+  const InterfaceInfo& info = *st.info;
   if (h.interface != info.id) {
     char buf[64];
     snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h.interface));
@@ -202,7 +262,10 @@ void Dispatcher::run(CallState& st, char* argp, size_t size, uint_t ndesc, int c
   }
 
   IncomingCall call(&st);
-  {
+  st.record->dispatched(metrics, st.ordinal);
+  if (introspection) {
+    answer_introspection(call, *st.target->info, st.target->own_fd);
+  } else {
     HandlerCancellation cancellable(cancel_state);
     st.target->server->dispatch(call);
   }
@@ -216,6 +279,7 @@ void Dispatcher::run(CallState& st, char* argp, size_t size, uint_t ndesc, int c
   out->size = bytes.size();
   out->desc = n > 0 ? ts.reply_descs : nullptr;
   out->ndesc = n;
+  st.record->succeeded();
 }
 
 void Dispatcher::serve(DoorTarget* target, char* argp, size_t size, door_desc_t* dp, uint_t ndesc,
@@ -240,8 +304,9 @@ void Dispatcher::serve(DoorTarget* target, char* argp, size_t size, door_desc_t*
 
   ThreadState& ts = thread_state();
   if (ts.reply_flat.words > (size_t{1} << 17)) ts.reply_flat.release();  // > 1 MiB: give back
+  CallRecord record(target->metrics);
   try {
-    CallState st(target, take_reply_scratch(ts));
+    CallState st(target, take_reply_scratch(ts), &record);
     st.params.caps().adopt(dp, ndesc);  // owned from here: closed unless a handler takes them
     run(st, argp, size, ndesc, cancel_state, out);
   } catch (abi::__forced_unwind&) {
@@ -269,8 +334,7 @@ void Dispatcher::unreferenced(DoorTarget* target) {
   }
   if (target->exported) {
     // No client reference is left and none can be made: nothing calls this door again.
-    ::door_revoke(target->own_fd);
-    target->own_fd = -1;
+    ::door_revoke(target->own_fd.exchange(-1));
     target->close();
     target->leave();  // releases (destroys) the server
     delete target;
@@ -299,6 +363,13 @@ void door_procedure(void* cookie, char* argp, size_t size, door_desc_t* dp, uint
               std::string("the reply could not be sent: ") + strerror(err));
   ::door_return(out.data, out.size, nullptr, 0);
   ::door_return(nullptr, 0, nullptr, 0);  // the caller asked for no results
+}
+
+// Tells clients, before they call, that the door speaks the typed protocol for `info`'s
+// interface (doors_server_stats' dss_tag): tools ask its introspection only then.
+void tag_door(int fd, const InterfaceInfo& info) {
+  // Cannot fail for a live door of this process, and a door without a tag still serves.
+  (void)::doors_set_tag(fd, info.id);
 }
 
 uint32_t create_attributes(const InterfaceInfo& info) {
@@ -333,6 +404,7 @@ capnp::Capability::Client export_server(std::unique_ptr<ServerBase> server) {
   auto* target = new DoorTarget;
   target->server = std::shared_ptr<ServerBase>(std::move(server));
   target->info = &info;
+  target->metrics = &metrics_for(info);
   target->exported = true;
   // DOOR_UNREF once (the object goes with the first notification). Not DOOR_PRIVATE: nothing
   // binds threads to an exported door.
@@ -345,6 +417,7 @@ capnp::Capability::Client export_server(std::unique_ptr<ServerBase> server) {
     throw Error::from_errno(code_for_errno(err), err, "export_door: door_create");
   }
   target->own_fd = fd;
+  tag_door(fd, info);
   try {
     DoorHandle ref = new_door_reference(fd);
     return door_capability(std::make_shared<const DoorHandle>(std::move(ref)));
@@ -364,7 +437,7 @@ capnp::Capability::Client export_server(std::unique_ptr<ServerBase> server) {
 
 uint16_t IncomingCall::method() const noexcept { return state_->ordinal; }
 
-const InterfaceInfo& IncomingCall::interface_info() const noexcept { return *state_->target->info; }
+const InterfaceInfo& IncomingCall::interface_info() const noexcept { return *state_->info; }
 
 const MethodInfo& IncomingCall::method_info() const noexcept { return *state_->method; }
 
@@ -394,8 +467,7 @@ Caller IncomingCall::caller() const {
 }
 
 void IncomingCall::unimplemented() const {
-  throw Error(Code::kUnimplemented, std::string(state_->target->info->name) + "." +
-                                        state_->method->name +
+  throw Error(Code::kUnimplemented, std::string(state_->info->name) + "." + state_->method->name +
                                         ": this server does not provide the method");
 }
 
@@ -409,18 +481,22 @@ Service::Service(std::shared_ptr<ServerBase> server) : server_(std::move(server)
   auto* target = new detail::DoorTarget;
   target->server = server_;
   target->info = &server_->interface_info();
+  target->metrics = &detail::metrics_for(*target->info);
   int fd = ::door_create(&detail::door_procedure, target, detail::create_attributes(*target->info));
   if (fd < 0) {
     int err = errno;
     delete target;
     throw Error::from_errno(code_for_errno(err), err, "door_create");
   }
+  target->own_fd = fd;
+  detail::tag_door(fd, *target->info);
   target_ = target;
   fd_ = fd;
 }
 
 Service::~Service() {
   detach();
+  target_->own_fd = -1;
   ::door_revoke(fd_);  // closes fd_; calls in progress finish
   fd_ = -1;
   bool inside = detail::tl_current_target == target_;

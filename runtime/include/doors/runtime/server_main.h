@@ -1,4 +1,5 @@
-// The main() of a door server binary: command line, signals, attaching, readiness and drain.
+// The main() of a door server binary: command line, logging, one instance per path, the door's
+// file, the server thread pool, signals, readiness and a graceful drain.
 //
 //   int main(int argc, char** argv) {
 //     std::string log_dir;
@@ -10,45 +11,58 @@
 //     });
 //   }
 //
+// Built-in options (each `--name VALUE` or `--name=VALUE`; docs/running-a-door-service.md):
+//   --path PATH            where the door is attached. Default: the interface's $Door.path under
+//                          $XDG_RUNTIME_DIR/doors/ (non-root with XDG_RUNTIME_DIR set) or
+//                          /run/doors/ (doors::resolve_door_path); missing directories are made
+//                          (0755).
+//   --mode MODE            permissions of the door's file, octal, set exactly (never the umask).
+//                          Default 0600, or 0660 when --group is given. Whoever can open the file
+//                          for reading can call the door.
+//   --owner USER, --group GROUP   owner and group of the door's file (names or numbers).
+//   --threads MIN[:MAX]    server threads: MIN started at once, at most MAX (default 2:128).
+//   --drain-timeout TIME   how long a stop waits for calls in progress: "5s", "500ms", or
+//                          milliseconds (default 5s, or set_drain_timeout()).
+//   --log-level LEVEL      error, warning, info (default) or debug.
+//   --log-file FILE        append the log to FILE instead of stderr; SIGHUP reopens it.
+//   --version, --help      print and exit 0.
+//
 // run() does, in this order:
-//   1. parses the command line: `--path PATH`, `--help`, and the options added with
-//      add_option()/add_flag(), each as `--name VALUE` or `--name=VALUE`. `--help` prints the
-//      usage on stdout and returns 0; an unknown option, a missing value or a stray argument
-//      prints a message and the usage hint on stderr and returns 2.
-//   2. blocks SIGTERM, SIGINT, SIGHUP and SIGPIPE in the calling thread, before any door (and so
-//      any server thread) exists: every thread started from here on inherits the mask, so no
-//      handler ever interrupts a server procedure and a write to a closed pipe fails with EPIPE
-//      instead of killing the process. The stop signals are read from a signalfd.
-//   3. resolves the door path: PATH, or the interface's $Door.path, through
-//      doors::resolve_door_path() (a bare name goes under $XDG_RUNTIME_DIR/doors/ for a non-root
-//      user with XDG_RUNTIME_DIR set, else /run/doors/), and creates its parent directory (and
-//      any missing ancestors, mode 0755) when missing.
-//   4. calls the factory, then serves what it returned through a doors::Service attached to the
-//      path (Service::attach: the file is created when missing, mode 0666, so that access is
-//      the directory's to restrict; fattach(3C)).
-//   5. prints exactly "ready\n" on stdout and flushes it: whoever started the server may call
-//      from the moment it reads that line.
-//   6. waits for SIGTERM or SIGINT. SIGHUP is taken, logged on stderr and otherwise ignored (for
-//      now: nothing to reload).
-//   7. drains: runs the on_stop() callbacks (servers wake long waits there), detaches the path
-//      (new opens fail; the file is removed if this run created it), then revokes the door and
-//      waits for the calls in progress (~Service), at most drain_timeout(): those calls finish
-//      and their callers get their replies, new calls on connections already open fail with
-//      kUnavailable. Returns 0.
+//   1. parses the command line. Bad usage prints a message and a hint on stderr and returns 2.
+//   2. sets up the log, then blocks SIGTERM, SIGINT, SIGHUP and SIGPIPE before any thread
+//      exists: every thread inherits the mask, so no handler ever interrupts a server procedure
+//      and a write to a closed pipe fails with EPIPE instead of killing the process. The other
+//      three are read from a signalfd by run()'s thread.
+//   3. takes `<path>.lock` with flock(2): when another server holds it, says so with its pid and
+//      returns 1. The kernel drops the lock of a dead server (SIGKILL included), so a crashed
+//      server's path is taken over; the door file it left is removed at exit when it had made it.
+//   4. installs the thread pool (door_server_create), calls the factory, makes the door's file
+//      (mode, owner, group) or adopts the existing regular file (setting mode, owner and group
+//      only when given), and attaches the door (fattach(3C)).
+//   5. prints exactly "ready\n" on stdout and flushes it (whoever started the server may call from
+//      the moment it reads that line) and tells systemd READY=1 when $NOTIFY_SOCKET is set.
+//   6. serves. SIGHUP reopens the log file. SIGTERM or SIGINT starts the drain: health says
+//      draining, the on_stop() callbacks run (servers wake long waits there), the path is
+//      detached and its file removed if this server made it (new opens fail), the door is revoked
+//      (new calls on open descriptors fail with kUnavailable, calls in progress go on) and run()
+//      waits for the calls in progress, at most the drain timeout. A second SIGTERM or SIGINT
+//      during the drain ends the process at once (status 1); at the timeout the calls still
+//      running are abandoned (their callers get kUnavailable) and the status stays 0.
 //
-// Exit statuses (run()'s return value, for main to return): 0 served and stopped cleanly (or
-// --help), 1 a failure (the factory threw, the path could not be attached, stdout was closed
-// before "ready"), 2 bad usage. Diagnostics go to stderr as `<program>: error: <what>`.
+// Exit statuses: 0 served and stopped (or --help, --version); 1 a failure (another instance, the
+// factory threw, the path could not be attached, stdout closed before "ready") or a second stop
+// signal; 2 bad usage. Diagnostics are log lines (`<program>: error: <what>`).
 //
-// Not thread-safe; one ServerMain per process, used from main(). Later options (owner, mode,
-// threads, logging, a lock file, introspection) are added here as more built-in options; the
-// factory and option API stay as they are.
+// Not thread-safe; one ServerMain per process, used from main().
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,10 +74,9 @@ struct InterfaceInfo;
 
 class ServerMain {
  public:
-  // Builds the server once the command line is parsed and the path resolved. May read the
-  // options' variables and path(), and register on_stop() callbacks or set the drain timeout
-  // for what it builds. An exception it throws ends run(): UsageError returns 2, anything else
-  // 1, after printing its what().
+  // Builds the server once the command line is parsed, the path resolved and its lock taken. May
+  // read the options' variables and path(), and register on_stop() callbacks. An exception it
+  // throws ends run(): UsageError returns 2, anything else 1, after logging its what().
   using Factory = std::function<std::shared_ptr<ServerBase>(ServerMain&)>;
 
   // Thrown by a factory (or anything it calls) for an option value that makes no sense, e.g. a
@@ -73,7 +86,6 @@ class ServerMain {
     using std::runtime_error::runtime_error;
   };
 
-  // How long run() waits, after a stop signal, for calls in progress by default.
   static constexpr std::chrono::milliseconds kDefaultDrainTimeout{5000};
 
   // `interface` is the generated FooDoor::kInfo of the interface served (its default path and
@@ -87,25 +99,23 @@ class ServerMain {
   // An option `name` ("--log-dir") taking a value shown as `metavar` ("DIR") in the usage. When
   // given, the value is stored in *value (which must outlive run()); otherwise *value keeps what
   // it held, which the usage shows as the default when not empty. Given twice, the last wins.
-  // Adding a name already taken (including --path and --help) is a programming error and throws
-  // std::logic_error.
+  // A name already taken (the built-in ones included) is a programming error: std::logic_error.
   void add_option(std::string name, std::string metavar, std::string help, std::string* value);
   // An option without a value: *value becomes true when it is given.
   void add_flag(std::string name, std::string help, bool* value);
 
   // A callback run once when a stop signal arrives, before the door stops taking calls and the
-  // calls in progress are waited for. Servers with handlers that wait (long polls) wake them here
-  // so that the drain does not wait for them. Runs on run()'s thread; must not throw.
+  // calls in progress are waited for. Runs on run()'s thread; must not throw.
   void on_stop(std::function<void()> callback);
 
-  // The bound of the drain (kDefaultDrainTimeout unless set). When calls are still running once
-  // it has passed, run() says so on stderr and ends the process with std::_Exit(status) (after
-  // flushing stdio): returning from main would run static destructors under the handlers still
-  // running. Their callers get kUnavailable.
+  // The drain timeout when --drain-timeout is not given (kDefaultDrainTimeout unless set).
   void set_drain_timeout(std::chrono::milliseconds timeout) { drain_timeout_ = timeout; }
   std::chrono::milliseconds drain_timeout() const { return drain_timeout_; }
 
-  // The resolved door path, absolute or as given; empty until run() has parsed the command line.
+  // The binary's version for --version and health() (default: the runtime's version).
+  void set_version(std::string version) { version_ = std::move(version); }
+
+  // The resolved door path; empty until run() has parsed the command line.
   const std::string& path() const { return path_; }
   // The directory holding path() ("." for a relative path without one); empty before that too.
   std::string directory() const;
@@ -121,23 +131,29 @@ class ServerMain {
     std::string help;
     std::string* value = nullptr;
     bool* flag = nullptr;
+    bool builtin = false;
   };
-  enum class Parsed { kRun, kHelp, kUsageError };
+  struct Settings;  // the built-in options, checked
+  enum class Parsed { kRun, kHelp, kVersion, kUsageError };
 
   Parsed parse(int argc, char** argv);
+  std::optional<Settings> check_builtins();
   void print_usage(std::FILE* out) const;
   void usage_error(const std::string& message) const;
   const Option* find(const std::string& name) const;
   void add(Option option);
-  int serve(const Factory& make_server, int signal_fd);
+  int serve(const Settings& settings, const Factory& make_server, int signal_fd);
 
   const InterfaceInfo& interface_;
   std::string program_;
   std::string description_;
+  std::string version_;
   std::vector<Option> options_;
   std::vector<std::function<void()>> on_stop_;
   std::chrono::milliseconds drain_timeout_ = kDefaultDrainTimeout;
-  std::string path_option_;
+  // The built-in options' values as given.
+  std::string path_option_, mode_option_, owner_option_, group_option_, threads_option_,
+      drain_option_, log_level_option_, log_file_option_;
   std::string path_;
 };
 
