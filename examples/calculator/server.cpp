@@ -53,12 +53,10 @@ std::string printable(std::string_view key) {
 class Session final : public calc::SessionDoor::Server {
  public:
   explicit Session(uint64_t number) : number_(number) {
-    std::fprintf(stderr, "calculator_server: session %llu opened\n",
-                 static_cast<unsigned long long>(number_));
+    DOORS_LOG_INFO("session %llu opened", static_cast<unsigned long long>(number_));
   }
   ~Session() override {
-    std::fprintf(stderr, "calculator_server: session %llu closed\n",
-                 static_cast<unsigned long long>(number_));
+    DOORS_LOG_INFO("session %llu closed", static_cast<unsigned long long>(number_));
   }
 
   void put(PutContext& ctx) override {
@@ -561,8 +559,7 @@ class Calculator final : public calc::CalculatorDoor::Server {
                   "cannot open " + file + ": " + std::strerror(err));
     }
     doors::Caller caller = ctx.caller();
-    std::fprintf(stderr, "calculator_server: uid %u opened log %s\n",
-                 static_cast<unsigned>(caller.uid), file.c_str());
+    DOORS_LOG_INFO("uid %u opened log %s", static_cast<unsigned>(caller.uid), file.c_str());
     ctx.set_fd(ctx.results().initLog(), doors::OwnedFd(fd));
   }
 

@@ -142,12 +142,12 @@ class FileServer final : public fdsrv::FileServerDoor::Server {
     try {
       ctx.set_fd(ctx.results().initFile(), open_file(path));
     } catch (const Error& e) {
-      std::fprintf(stderr, "fd_server: uid %u (pid %d) refused: %s\n",
-                   static_cast<unsigned>(caller.uid), static_cast<int>(caller.pid), e.what());
+      DOORS_LOG_INFO("uid %u (pid %d) refused: %s", static_cast<unsigned>(caller.uid),
+                     static_cast<int>(caller.pid), e.what());
       throw;
     }
-    std::fprintf(stderr, "fd_server: uid %u (pid %d) opened '%s'\n",
-                 static_cast<unsigned>(caller.uid), static_cast<int>(caller.pid), path.c_str());
+    DOORS_LOG_INFO("uid %u (pid %d) opened '%s'", static_cast<unsigned>(caller.uid),
+                   static_cast<int>(caller.pid), path.c_str());
   }
 
  private:

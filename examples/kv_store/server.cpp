@@ -130,8 +130,8 @@ class KvStore final : public kv::KvStoreDoor::Server {
         }
         if (!logged) {
           // Under the lock: once this line is out, a put or a stop wakes this waiter.
-          std::fprintf(stderr, "kv_server: uid %u waits for '%s'\n",
-                       static_cast<unsigned>(ctx.caller().uid), printable(key).c_str());
+          DOORS_LOG_INFO("uid %u waits for '%s'", static_cast<unsigned>(ctx.caller().uid),
+                         printable(key).c_str());
           logged = true;
         }
         if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {

@@ -58,7 +58,7 @@ TEST(ServerMainDrain, SigtermWhileACallRuns_TheCallCompletesAndTheServerExitsZer
 TEST(ServerMainDrain, CallOutlastingTheDrain_IsAbandonedAndTheServerStillExitsZero) {
   TempDir dir;
   std::string path = dir.file("door");
-  ExampleServer server(DOORS_DRAIN_HELPER_SERVER, path, {"--drain-ms", "200"});
+  ExampleServer server(DOORS_DRAIN_HELPER_SERVER, path, {"--drain-timeout", "200ms"});
   ASSERT_TRUE(server.ready());
   auto client = kv::KvStoreDoor::Client::open(path);
   Async<CallResult> call([client] { return slow_call(client, "k", 20'000); });
