@@ -5,7 +5,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include "doors/runtime/log.h"
 
@@ -19,6 +22,10 @@ struct PoolState {
   std::atomic<int> private_fd{-1};      // the DOOR_PRIVATE door whose threads we start
   std::atomic<uint64_t> private_id{0};  // its di_uniquifier
   std::atomic<bool> stopping{false};
+  // Threads that reached door_return, so that start() returns once MIN of them wait for calls.
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t joined = 0;
 };
 
 PoolState& state() {
@@ -61,6 +68,11 @@ void* thread_main(void* arg) {
   if (private_pool && ::door_bind(state().private_fd.load()) != 0) {
     DOORS_LOG_ERROR("door_bind: %s", std::strerror(errno));
     return nullptr;
+  }
+  {
+    std::lock_guard lock(state().mu);
+    ++state().joined;
+    state().cv.notify_all();
   }
   ::door_return(nullptr, 0, nullptr, 0);  // serves calls; returns only if the door is gone
   return nullptr;
@@ -112,11 +124,22 @@ void ServerPool::start(int door_fd, bool private_pool) {
     if (::door_info(door_fd, &info) == 0) state().private_id.store(info.di_uniquifier);
     state().private_fd.store(door_fd);
   }
+  uint64_t started = 0;
+  uint64_t joined_before;
+  {
+    std::lock_guard lock(state().mu);
+    joined_before = state().joined;
+  }
   while (alive_of(private_pool).load() < state().bounds.min) {
     uint32_t before = alive_of(private_pool).load();
     spawn(private_pool);
     if (alive_of(private_pool).load() <= before) break;  // out of threads: serve with fewer
+    ++started;
   }
+  // "ready" comes after this: wait (bounded) until the threads just started wait for calls.
+  std::unique_lock lock(state().mu);
+  state().cv.wait_for(lock, std::chrono::seconds(5),
+                      [&] { return state().joined - joined_before >= started; });
 }
 
 void ServerPool::stop() noexcept { state().stopping.store(true); }
