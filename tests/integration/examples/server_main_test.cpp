@@ -29,6 +29,7 @@
 #include "calculator.door.h"
 #include "example_process.h"
 #include "kv_store.door.h"
+#include "pool_probe.door.h"
 #include "temp_dir.h"
 
 namespace doors::test {
@@ -336,6 +337,26 @@ TEST(ServerMainThreads, MaxThreads_CallsBeyondItWaitForAThread) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 1150ms);
   IntrospectionClient introspection(DoorHandle::open(path));
   EXPECT_LE(introspection.stats()->getStats().getPool().getThreads(), 2u);
+}
+
+// $Door.privatePool: the door has a pool of its own (DOOR_PRIVATE), whose threads the server main
+// binds to it (door_bind(3C)) and bounds like the shared pool.
+TEST(ServerMainThreads, PrivatePoolDoor_CallsRunOnThreadsBoundToIt) {
+  TempDir dir;
+  std::string path = dir.file("probe");
+  ExampleServer server(DOORS_POOL_PROBE_SERVER, path, {"--threads", "2:3"});
+  ASSERT_TRUE(server.ready());
+  auto client = probe::PoolProbeDoor::Client::open(path);
+  door_info_t info{};
+  ASSERT_EQ(::door_info(client.fd(), &info), 0);
+  door_id_t id;
+  std::memcpy(&id, &info.di_uniquifier, sizeof id);
+
+  auto sut = client.where();
+
+  EXPECT_TRUE(sut->getBound());
+  EXPECT_EQ(sut->getDoorId(), id);
+  EXPECT_NE(info.di_attributes & DOOR_PRIVATE, 0u);
 }
 
 // --- the log -----------------------------------------------------------------------------------
