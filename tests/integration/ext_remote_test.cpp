@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "door_support.h"
@@ -15,16 +16,28 @@
 namespace doors::test {
 namespace {
 
-// Only the door's server makes references; a client passes the one it has.
-TEST(DoorsNewReference, DoorOfAnotherProcess_Eperm) {
-  TempDir dir;
-  std::string path = dir.file("door");
-  ControlledServer server(path);
-  ASSERT_TRUE(server.ready());
-  UniqueFd client = open_door(path);
-  ASSERT_TRUE(client.valid());
+// A ControlledServer's door and a client's descriptor of it, opened by path.
+class RemoteDoor : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ControlledServer>(dir_.file("door"));
+    ASSERT_TRUE(server_->ready());
+    client_ = open_door(dir_.file("door"));
+    ASSERT_TRUE(client_.valid());
+  }
 
-  int rc = doors_new_reference(client.get());
+  TempDir dir_;
+  std::unique_ptr<ControlledServer> server_;
+  UniqueFd client_;
+};
+
+using DoorsNewReference = RemoteDoor;
+using DoorsServerStats = RemoteDoor;
+using DoorsSetTag = RemoteDoor;
+
+// Only the door's server makes references; a client passes the one it has.
+TEST_F(DoorsNewReference, DoorOfAnotherProcess_Eperm) {
+  int rc = doors_new_reference(client_.get());
   int err = errno;
 
   EXPECT_EQ(rc, -1);
@@ -33,19 +46,13 @@ TEST(DoorsNewReference, DoorOfAnotherProcess_Eperm) {
 
 // --- doors_server_stats, doors_set_tag --------------------------------------------------------
 
-TEST(DoorsServerStats, DoorOfAnotherProcess_TheServersFigures) {
-  TempDir dir;
-  std::string path = dir.file("door");
-  ControlledServer server(path);
-  ASSERT_TRUE(server.ready());
-  UniqueFd client = open_door(path);
-  ASSERT_TRUE(client.valid());
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(call_door(client.get(), "abc").rc, 0);
+TEST_F(DoorsServerStats, DoorOfAnotherProcess_TheServersFigures) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(call_door(client_.get(), "abc").rc, 0);
   doors_server_stats_t sut;
 
-  ASSERT_EQ(doors_server_stats(client.get(), &sut), 0) << std::strerror(errno);
+  ASSERT_EQ(doors_server_stats(client_.get(), &sut), 0) << std::strerror(errno);
 
-  EXPECT_EQ(sut.dss_pid, server.pid());
+  EXPECT_EQ(sut.dss_pid, server_->pid());
   EXPECT_EQ(sut.dss_calls, 3u);
   EXPECT_EQ(sut.dss_tag, 0u);
   EXPECT_GE(sut.dss_threads, 1u);
@@ -56,47 +63,28 @@ TEST(DoorsServerStats, DoorOfAnotherProcess_TheServersFigures) {
   EXPECT_GE(sut.dss_connections, 2u);
 }
 
-TEST(DoorsServerStats, TagSetByTheServer_SeenByClients) {
-  TempDir dir;
-  std::string path = dir.file("door");
-  ControlledServer server(path);
-  ASSERT_TRUE(server.ready());
-  UniqueFd client = open_door(path);
-  ASSERT_TRUE(client.valid());
-
-  ASSERT_EQ(server.command('T'), 0);
+TEST_F(DoorsServerStats, TagSetByTheServer_SeenByClients) {
+  ASSERT_EQ(server_->command('T'), 0);
   doors_server_stats_t sut;
-  ASSERT_EQ(doors_server_stats(client.get(), &sut), 0) << std::strerror(errno);
+
+  ASSERT_EQ(doors_server_stats(client_.get(), &sut), 0) << std::strerror(errno);
 
   EXPECT_EQ(sut.dss_tag, kControlledServerTag);
 }
 
-TEST(DoorsServerStats, ServerGone_Ebadf) {
-  TempDir dir;
-  std::string path = dir.file("door");
-  ControlledServer server(path);
-  ASSERT_TRUE(server.ready());
-  UniqueFd client = open_door(path);
-  ASSERT_TRUE(client.valid());
-  ASSERT_EQ(server.command('R'), 0);
+TEST_F(DoorsServerStats, ServerRevokedTheDoor_Ebadf) {
+  ASSERT_EQ(server_->command('R'), 0);
   doors_server_stats_t sut;
 
-  int rc = doors_server_stats(client.get(), &sut);
+  int rc = doors_server_stats(client_.get(), &sut);
   int err = errno;
 
   EXPECT_EQ(rc, -1);
   EXPECT_EQ(err, EBADF) << std::strerror(err);
 }
 
-TEST(DoorsSetTag, DoorOfAnotherProcess_Eperm) {
-  TempDir dir;
-  std::string path = dir.file("door");
-  ControlledServer server(path);
-  ASSERT_TRUE(server.ready());
-  UniqueFd client = open_door(path);
-  ASSERT_TRUE(client.valid());
-
-  int rc = doors_set_tag(client.get(), 1);
+TEST_F(DoorsSetTag, DoorOfAnotherProcess_Eperm) {
+  int rc = doors_set_tag(client_.get(), 1);
   int err = errno;
 
   EXPECT_EQ(rc, -1);
