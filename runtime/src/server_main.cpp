@@ -521,15 +521,15 @@ int ServerMain::serve(const Settings& settings, const Factory& make_server, int 
 
   std::shared_ptr<ServerBase> server = make_server(*this);  // may add on_stop callbacks
   if (server == nullptr) throw std::logic_error("the server factory returned no server");
+  auto service = std::make_unique<Service>(std::move(server));
   DoorFile file = prepare_door_file(path_, settings.mode, settings.owner, settings.group,
                                     lock->previous_created());
-  auto service = std::make_unique<Service>(std::move(server));
   try {
+    // Recorded before anything else can fail or be killed: a server taking over after a crash
+    // must know the file is a server's to remove.
+    lock->record(file.created ? std::optional(detail::InstanceLock::Created{file.dev, file.ino})
+                              : std::nullopt);
     service->attach(path_);
-    if (file.created)
-      lock->record(detail::InstanceLock::Created{file.dev, file.ino});
-    else
-      lock->record(std::nullopt);
   } catch (const Error& e) {
     std::string who = e.code() == Code::kAlreadyExists ? attached_server(path_) : "";
     remove_door_file(path_, file);
