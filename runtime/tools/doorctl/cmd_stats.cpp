@@ -22,7 +22,8 @@ using Stats = doors::introspection::Stats;
 struct Options {
   bool watch = false;
   std::chrono::nanoseconds interval = std::chrono::seconds(1);
-  uint64_t count = 0;  // 0: until interrupted
+  bool interval_given = false;  // --interval was on the command line (it needs --watch)
+  uint64_t count = 0;           // 0: until interrupted
 };
 
 // Calls of each method at the previous sample, for rates.
@@ -94,6 +95,7 @@ int run_stats(Args& args, GlobalOptions& global) {
       auto t = parse_timeout("--interval", *i);
       if (!t) throw UsageError{"--interval must be more than 0"};
       o.interval = *t;
+      o.interval_given = true;
     } else if (auto c = args.option("--count")) {
       o.count = parse_count("--count", *c, 1000000000);
     } else if (path) {
@@ -103,7 +105,7 @@ int run_stats(Args& args, GlobalOptions& global) {
     }
   }
   if (!path) throw UsageError{"PATH is missing"};
-  if (!o.watch && (o.count != 0 || o.interval != std::chrono::seconds(1))) {
+  if (!o.watch && (o.count != 0 || o.interval_given)) {
     throw UsageError{"--interval and --count go with --watch"};
   }
   if (!o.watch) o.count = 1;
