@@ -152,6 +152,96 @@ std::string readable(const kj::Exception& e) {
   return d;
 }
 
+// Cap'n Proto 0.9.2's JSON parser reads the hex digits a-f of a \uXXXX escape as 0-5 and does not
+// join surrogate pairs, so "\u00e9" would reach the server as "I". This rewrites every \u escape
+// inside a string as the UTF-8 bytes it stands for ('"' and '\\' as their short escapes, NUL kept
+// as \u0000, which the parser reads right) and leaves all else alone. Throws UsageError for a
+// surrogate that is not half of a pair.
+std::string decode_unicode_escapes(std::string_view json) {
+  auto hex4 = [&](size_t at, uint32_t* out) {
+    if (at + 4 > json.size()) return false;
+    uint32_t v = 0;
+    for (size_t i = at; i < at + 4; ++i) {
+      char c = json[i];
+      v <<= 4;
+      if (c >= '0' && c <= '9') {
+        v |= static_cast<uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    *out = v;
+    return true;
+  };
+  std::string out;
+  out.reserve(json.size());
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (!in_string) {
+      in_string = c == '"';
+      out += c;
+      continue;
+    }
+    if (c == '"') {
+      in_string = false;
+      out += c;
+      continue;
+    }
+    if (c != '\\' || i + 1 >= json.size()) {
+      out += c;
+      continue;
+    }
+    uint32_t cp = 0;
+    if (json[i + 1] != 'u' || !hex4(i + 2, &cp)) {
+      out.append(json.substr(i, 2));  // another escape, or a bad one the parser reports
+      ++i;
+      continue;
+    }
+    size_t end = i + 6;
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+      uint32_t low = 0;
+      if (end + 1 < json.size() && json[end] == '\\' && json[end + 1] == 'u' &&
+          hex4(end + 2, &low) && low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        end += 6;
+      } else {
+        cp = 0xdc00;  // a lone high surrogate: refused below
+      }
+    }
+    if (cp >= 0xdc00 && cp <= 0xdfff) {
+      throw UsageError{"the parameters do not fit: \"" + std::string(json.substr(i, 6)) +
+                       "\" is half of a UTF-16 surrogate pair"};
+    }
+    if (cp == 0) {
+      out += "\\u0000";
+    } else if (cp == '"' || cp == '\\') {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xc0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xe0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+    i = end - 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 struct ValueCodec::Handlers {
@@ -180,8 +270,9 @@ ValueCodec::ValueCodec(std::shared_ptr<const doors::RemoteInterface> interface, 
 ValueCodec::~ValueCodec() = default;
 
 void ValueCodec::decode(std::string_view json, capnp::DynamicStruct::Builder params) const {
+  std::string text = decode_unicode_escapes(json);
   try {
-    codec_.decode(kj::ArrayPtr<const char>(json.data(), json.size()), params);
+    codec_.decode(kj::ArrayPtr<const char>(text.data(), text.size()), params);
   } catch (const kj::Exception& e) {
     throw UsageError{"the parameters do not fit: " + readable(e)};
   }
