@@ -93,10 +93,12 @@ int run_bench(Args& args, GlobalOptions& global) {
   Plan plan;
   Descriptors fds;
   std::vector<std::string> operands;
+  bool calls_given = false;  // -n: a count of calls, which --duration excludes
   while (!args.done()) {
     if (global_option(args, global)) continue;
     if (auto n = args.option("-n", "--calls")) {
       plan.calls = parse_count("-n", *n, kMaxCalls);
+      calls_given = true;
     } else if (auto c = args.option("-c", "--threads")) {
       plan.threads = parse_count("-c", *c, kMaxThreads);
     } else if (auto d = args.option("--duration")) {
@@ -110,6 +112,7 @@ int run_bench(Args& args, GlobalOptions& global) {
       operands.push_back(operand(args, "PATH"));
     }
   }
+  if (calls_given && plan.duration) throw UsageError{"-n and --duration exclude each other"};
   if (operands.size() < 2)
     throw UsageError{operands.empty() ? "PATH is missing" : "METHOD is missing"};
   if (operands.size() > 3) throw UsageError{"unexpected argument '" + operands[3] + "'"};
