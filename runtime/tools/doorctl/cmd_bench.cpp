@@ -38,6 +38,11 @@ struct Run {
   std::atomic<uint64_t> errors{0};
   std::mutex mu;  // guards first_error
   std::string first_error;
+  // The start line: every thread warms up, then they all start counting at once.
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  uint64_t warmed = 0;
+  bool go = false;
 };
 
 // One thread's calls: counted latencies in nanoseconds.
@@ -64,7 +69,13 @@ std::vector<uint64_t> call_loop(const doors::ClientBase& client,
       return false;
     }
   };
-  for (uint64_t i = 0; i < warmup && !run.stop.load(); ++i) one(false);
+  for (uint64_t i = 0; i < warmup; ++i) one(false);
+  {
+    std::unique_lock lock(run.gate_mu);
+    ++run.warmed;
+    run.gate_cv.notify_all();
+    run.gate_cv.wait(lock, [&] { return run.go; });
+  }
   for (;;) {
     if (run.stop.load()) break;
     uint64_t left = run.remaining.load();
@@ -135,13 +146,22 @@ int run_bench(Args& args, GlobalOptions& global) {
   run.remaining.store(plan.duration ? UINT64_MAX : plan.calls);
   std::vector<std::vector<uint64_t>> results(plan.threads);
   std::vector<std::thread> threads;
-  auto start = Clock::now();
   for (uint64_t t = 0; t < plan.threads; ++t) {
     threads.emplace_back([&, t] {
       results[t] =
           call_loop(door.client, interface, method, params, fds.fds, options, plan.warmup, run);
     });
   }
+  // Time (and --duration) counts from when every thread has warmed up. Each warm-up call has the
+  // call deadline, so this wait ends.
+  Clock::time_point start;
+  {
+    std::unique_lock lock(run.gate_mu);
+    run.gate_cv.wait(lock, [&] { return run.warmed == plan.threads; });
+    run.go = true;
+    start = Clock::now();
+  }
+  run.gate_cv.notify_all();
   // Progress on a terminal, and the --duration deadline; both only watch the clock.
   bool progress = is_terminal(STDERR_FILENO) && !global.json;
   std::mutex wait_mu;

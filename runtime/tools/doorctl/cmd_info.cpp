@@ -62,6 +62,8 @@ int run_info(Args& args, GlobalOptions& global) {
   pid_t pid = d.info.di_target;
   std::string command = process_command(pid);
   const doors_server_stats_t& s = d.stats;
+  // The server's figures, as it sent them: a busy count never wraps around.
+  uint32_t busy = s.dss_threads > s.dss_idle_threads ? s.dss_threads - s.dss_idle_threads : 0;
 
   if (global.json) {
     JsonWriter w;
@@ -75,7 +77,7 @@ int run_info(Args& args, GlobalOptions& global) {
     if (d.have_stats) {
       w.key("threads").value(s.dss_threads);
       w.key("idleThreads").value(s.dss_idle_threads);
-      w.key("busyThreads").value(s.dss_threads - s.dss_idle_threads);
+      w.key("busyThreads").value(busy);
       w.key("connections").value(s.dss_connections);
       w.key("doors").value(s.dss_doors);
       w.key("attachments").value(s.dss_attachments);

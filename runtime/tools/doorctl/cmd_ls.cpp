@@ -1,6 +1,7 @@
 // doorctl ls: the doors attached under directories.
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -71,9 +72,13 @@ Entry look_at(const std::string& path, const GlobalOptions& global) {
   return e;
 }
 
+// Where servers put doors by default (doors::resolve_door_path): $XDG_RUNTIME_DIR/doors for a
+// user other than root with XDG_RUNTIME_DIR set, and /run/doors (system services), those that
+// exist.
 std::vector<std::string> default_dirs() {
   std::vector<std::string> dirs;
-  if (const char* xdg = ::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && xdg[0] != '\0')
+  const char* xdg = ::getenv("XDG_RUNTIME_DIR");
+  if (::geteuid() != 0 && xdg != nullptr && xdg[0] != '\0')
     dirs.push_back(std::string(xdg) + "/doors");
   dirs.push_back("/run/doors");
   std::vector<std::string> existing;
@@ -96,16 +101,22 @@ int run_ls(Args& args, GlobalOptions& global) {
 
   std::unordered_set<std::string> listening = listening_names();
   std::vector<Entry> entries;
+  int status = kExitOk;
   for (const std::string& dir : dirs) {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {
-      throw Failure{kExitUnreachable, "cannot read " + dir + ": " + std::strerror(errno)};
+      // The other directories are still listed; the status says that one was not.
+      std::fprintf(stderr, "doorctl: error: cannot read %s: %s\n", dir.c_str(),
+                   std::strerror(errno));
+      status = kExitUnreachable;
+      continue;
     }
     std::vector<std::string> files;
     while (dirent* ent = ::readdir(d)) {
       std::string path = dir + (dir.back() == '/' ? "" : "/") + ent->d_name;
+      // A symbolic link to a door is listed under its own name, as it is opened by it.
       struct stat st;
-      if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
       char name[128];
       if (::doors_attach_name(st.st_dev, st.st_ino, name, sizeof name) < 0) continue;
       if (listening.count(name) != 0) files.push_back(path);
@@ -136,7 +147,7 @@ int run_ls(Args& args, GlobalOptions& global) {
     }
     w.end_array();
     std::printf("%s\n", w.str().c_str());
-    return kExitOk;
+    return status;
   }
   size_t width = 4;
   for (const Entry& e : entries) width = std::max(width, e.path.size());
@@ -151,7 +162,7 @@ int run_ls(Args& args, GlobalOptions& global) {
     std::printf("%-*s  %7s  %-14s  %s\n", static_cast<int>(width), e.path.c_str(), pid.c_str(),
                 iface.c_str(), rest.c_str());
   }
-  return kExitOk;
+  return status;
 }
 
 }  // namespace doorctl

@@ -93,7 +93,8 @@ int run_stats(Args& args, GlobalOptions& global) {
       o.watch = true;
     } else if (auto i = args.option("--interval")) {
       auto t = parse_timeout("--interval", *i);
-      if (!t) throw UsageError{"--interval must be more than 0"};
+      if (!t || *t < std::chrono::milliseconds(10))
+        throw UsageError{"--interval must be at least 10ms"};
       o.interval = *t;
       o.interval_given = true;
     } else if (auto c = args.option("--count")) {

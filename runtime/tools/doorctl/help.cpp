@@ -59,11 +59,12 @@ SYNOPSIS
     doorctl ls [--json] [DIR...]
 
 DESCRIPTION
-    Lists the regular files in each DIR (not recursively) that have a door attached, with the
-    pid and command line of the server process and the interface it serves ("-" for a door
-    that does not serve a typed interface). Without DIR: $XDG_RUNTIME_DIR/doors (when set)
-    and /run/doors, those that exist. Files with no door attached are not listed. A door the
-    caller may not open is listed with what could be told (its error in place of the server).
+    Lists the files in each DIR (not recursively) that have a door attached, with the pid and
+    command line of the server process and the interface it serves ("-" for a door that does
+    not serve a typed interface). A symbolic link to such a file is listed under its own name.
+    Without DIR: $XDG_RUNTIME_DIR/doors (for a user other than root, when it is set) and
+    /run/doors, those that exist. Files with no door attached are not listed. A door the caller
+    may not open is listed with what could be told (its error in place of the server).
 
 OUTPUT
     PATH  PID  INTERFACE  COMMAND, one door per line, sorted by path. With --json an array of
@@ -71,7 +72,8 @@ OUTPUT
     are null.
 
 EXIT STATUS
-    0 (even when no door is found), 2 usage error, 3 a DIR cannot be read.
+    0 (even when no door is found), 2 usage error, 3 a DIR cannot be read (the others are still
+    listed).
 )";
 
 constexpr const char* kInfo = R"(NAME
@@ -135,7 +137,8 @@ DESCRIPTION
 OPTIONS
     --fd FILE|N     pass a descriptor: FILE is opened read-only, a number passes doorctl's own
                     descriptor N (e.g. 3<file in the shell). Repeatable.
-    --pretty        indented output (the default on a terminal)
+    --pretty        spread over lines as Cap'n Proto's JSON printer lays it out (the default on
+                    a terminal; short values stay on one line)
     --compact       one line (the default otherwise)
     --timeout TIME  as the global option (default 30s, or the method's $Door.timeoutMs)
 
@@ -169,7 +172,7 @@ DESCRIPTION
 OPTIONS
     --watch         print again every interval until interrupted (on a terminal the screen is
                     redrawn, and a CALLS/S column shows the rate since the last sample)
-    --interval TIME between samples (default 1s)
+    --interval TIME between samples (default 1s, at least 10ms)
     --count N       stop after N samples
 
 OUTPUT
@@ -192,7 +195,8 @@ DESCRIPTION
     channel to the door) until CALLS calls are done or TIME has passed, and reports calls per
     second and the client-side latency of each call (from building the request to having the
     reply): exact percentiles p50, p90, p99, p99.9, the maximum and the mean. Each thread first
-    makes --warmup calls that are not counted. On a terminal a progress line is shown on stderr.
+    makes --warmup calls that are not counted; the clock (and --duration) starts when every
+    thread has made them. On a terminal a progress line is shown on stderr.
     Parameters cannot hold doors (interface-typed values) here; use call.
 
 OPTIONS

@@ -74,8 +74,12 @@ class FdHandler final : public capnp::JsonCodec::Handler<capnp::DynamicStruct> {
   }
   void decode(const capnp::JsonCodec&, capnp::JsonValue::Reader input,
               capnp::DynamicStruct::Builder output) const override {
-    if (!input.isObject()) throw UsageError{"a Door.Fd takes {\"index\": N} (the Nth --fd)"};
-    for (auto field : input.getObject()) {
+    auto fields =
+        input.isObject() ? input.getObject() : capnp::List<capnp::JsonValue::Field>::Reader();
+    if (!input.isObject() || fields.size() != 1) {
+      throw UsageError{"a Door.Fd takes {\"index\": N} (the Nth --fd)"};
+    }
+    for (auto field : fields) {
       if (field.getName() != "index" || !field.getValue().isNumber()) {
         throw UsageError{"a Door.Fd takes {\"index\": N} (the Nth --fd)"};
       }

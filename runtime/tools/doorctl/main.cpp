@@ -48,7 +48,11 @@ int main_impl(int argc, char** argv) {
         std::printf("doorctl %s\n", doors::runtime_version());
         return kExitOk;
       }
-      if (word == "help") return print_help(args.done() ? "" : args.next());
+      if (word == "help") {
+        std::string topic = args.done() ? "" : args.next();
+        if (!args.done()) return usage_error("help takes one COMMAND", nullptr);
+        return print_help(topic);
+      }
       for (const Command& c : kCommands) {
         if (word == c.name) command = &c;
       }

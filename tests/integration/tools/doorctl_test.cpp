@@ -544,15 +544,17 @@ TEST_F(DoorctlLsTest, Ls_NoDoors_ExitsZero) {
   EXPECT_EQ(canonical(json_out.out), "[]");
 }
 
+// As for doors::resolve_door_path, only a user other than root has doors in XDG_RUNTIME_DIR.
 TEST_F(DoorctlLsTest, Ls_NoDir_ListsTheXdgRuntimeDoors) {
+  dir_.chmod(0755);
   std::string runtime_dir = dir_.file("run");
-  ASSERT_EQ(::mkdir(runtime_dir.c_str(), 0700), 0);
-  ASSERT_EQ(::mkdir((runtime_dir + "/doors").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(runtime_dir.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((runtime_dir + "/doors").c_str(), 0755), 0);
   std::string path = runtime_dir + "/doors/calculator";
-  auto& calc = start_calculator(path);
+  auto& calc = start(Binaries::calculator_server(), path, {"--mode", "0644"});
   ASSERT_TRUE(calc.ready());
 
-  auto sut = doorctl({"ls", "--json"}, {{"XDG_RUNTIME_DIR", runtime_dir}});
+  auto sut = doorctl_unprivileged({"ls", "--json"}, {{"XDG_RUNTIME_DIR", runtime_dir}});
 
   ASSERT_TRUE(exited_with(sut, 0));
   Json json(sut.out);
@@ -1602,6 +1604,142 @@ TEST_F(DoorctlBenchTest, Bench_UntypedDoor_ExitsUnreachable) {
   auto sut = doorctl({"bench", "-n", "1", untyped_path_, "anything"});
 
   EXPECT_TRUE(exited_with(sut, 3));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Details of ls, help and stats --watch
+
+TEST_F(DoorctlLsTest, Ls_OneDirCannotBeRead_TheOthersAreListedAndExit3) {
+  ASSERT_TRUE(start_calculator(calc_path_).ready());
+  std::string missing = dir_.file("missing");
+
+  auto sut = doorctl({"ls", "--json", missing, dir_.path()});
+
+  EXPECT_TRUE(exited_with(sut, 3));
+  EXPECT_TRUE(contains(sut.err, "cannot read " + missing)) << sut.err;
+  Json json(sut.out);
+  ASSERT_TRUE(json.valid()) << sut.out;
+  auto doors = array(json.root());
+  ASSERT_EQ(doors.size(), 1u) << sut.out;
+  EXPECT_EQ(text(member(doors[0], "path")), calc_path_);
+}
+
+TEST_F(DoorctlLsTest, Ls_SymbolicLinkToADoor_ListedUnderItsOwnName) {
+  ASSERT_TRUE(start_calculator(calc_path_).ready());
+  std::string links = dir_.file("links");
+  ASSERT_EQ(::mkdir(links.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(calc_path_.c_str(), (links + "/calc").c_str()), 0);
+
+  auto sut = doorctl({"ls", "--json", links});
+
+  ASSERT_TRUE(exited_with(sut, 0));
+  Json json(sut.out);
+  ASSERT_TRUE(json.valid()) << sut.out;
+  auto doors = array(json.root());
+  ASSERT_EQ(doors.size(), 1u) << sut.out;
+  EXPECT_EQ(text(member(doors[0], "path")), links + "/calc");
+  EXPECT_EQ(text(member(doors[0], "interface")), "Calculator");
+}
+
+TEST_F(DoorctlHelpTest, HelpWithTwoCommands_ExitsWithUsage) {
+  auto sut = doorctl({"help", "call", "extra"});
+
+  EXPECT_TRUE(exited_with(sut, 2));
+  EXPECT_TRUE(sut.out.empty()) << sut.out;
+}
+
+TEST_F(DoorctlStatsTest, Stats_WatchIntervalUnder10ms_ExitsWithUsage) {
+  auto sut = doorctl({"stats", "--watch", "--interval", "1ms", "--count", "2", calc_path_});
+
+  EXPECT_TRUE(exited_with(sut, 2));
+  EXPECT_TRUE(contains(sut.err, "at least 10ms")) << sut.err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters that carry descriptors and doors: no example takes one, the runtime tests' Tester
+// (tester_server) does.
+
+class DoorctlTesterTest : public DoorctlTest {
+ protected:
+  void SetUp() override { ASSERT_TRUE(start(DOORS_TESTER_SERVER, tester_path_).ready()); }
+
+  std::string file_with(const std::string& name, const std::string& content) {
+    std::string path = dir_.file(name);
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  std::string tester_path_ = dir_.file("tester");
+};
+
+TEST_F(DoorctlTesterTest, Call_FdParameter_TheServerReadsTheFileGivenWithFd) {
+  std::string file = file_with("a.txt", "hello through a descriptor");
+
+  auto sut = doorctl(
+      {"call", "--compact", "--fd", file, tester_path_, "readFd", R"({"file": {"index": 0}})"});
+
+  ASSERT_TRUE(exited_with(sut, 0));
+  EXPECT_EQ(sut.out, "{\"content\":\"hello through a descriptor\"}\n");
+}
+
+TEST_F(DoorctlTesterTest, Call_ListOfFds_EachNamedByItsIndex) {
+  std::string a = file_with("a.txt", "A");
+  std::string b = file_with("b.txt", "B");
+
+  auto sut = doorctl({"call", "--compact", "--fd", a, "--fd", b, tester_path_, "readFds",
+                      R"({"files": [{"index": 1}, {"index": 0}, {"index": 1}]})"});
+
+  // The same descriptor twice: the server's second take of index 1 is refused.
+  EXPECT_TRUE(exited_with(sut, 1));
+  EXPECT_TRUE(contains(sut.err, "INVALID_ARGUMENT")) << sut.err;
+
+  auto once = doorctl({"call", "--compact", "--fd", a, "--fd", b, tester_path_, "readFds",
+                       R"({"files": [{"index": 1}, {"index": 0}]})"});
+  ASSERT_TRUE(exited_with(once, 0));
+  EXPECT_EQ(once.out, "{\"contents\":[\"B\",\"A\"]}\n");
+}
+
+TEST_F(DoorctlTesterTest, Call_FdWithoutItsIndex_ExitsWithUsage) {
+  std::string file = file_with("a.txt", "x");
+  for (const char* json : {R"({"file": {}})", R"({"file": 0})", R"({"file": {"index": -1}})",
+                           R"({"file": {"index": 0, "extra": 1}})"}) {
+    SCOPED_TRACE(json);
+
+    auto sut = doorctl({"call", "--fd", file, tester_path_, "readFd", json});
+
+    EXPECT_TRUE(exited_with(sut, 2));
+    EXPECT_TRUE(contains(sut.err, "Door.Fd")) << sut.err;
+  }
+}
+
+// A door parameter is the path of a door, opened and passed: the server calls it (here as a
+// Session, which a calculator is not, so the calculator's refusal comes back).
+TEST_F(DoorctlTesterTest, Call_DoorParameter_ThePathsDoorIsPassedAndCalled) {
+  ASSERT_TRUE(start_calculator(calc_path_).ready());
+  std::string json = "{\"s\": \"" + calc_path_ + "\", \"key\": \"k\"}";
+
+  auto sut = doorctl({"call", tester_path_, "useSession", json});
+
+  EXPECT_TRUE(exited_with(sut, 1));
+  EXPECT_TRUE(contains(sut.err, "UNIMPLEMENTED: this door serves Calculator")) << sut.err;
+}
+
+TEST_F(DoorctlTesterTest, Call_DoorParameterThatIsNoDoor_ExitsWithUsage) {
+  std::string plain = dir_.make_file("plain");
+  std::string json = "{\"s\": \"" + plain + "\", \"key\": \"k\"}";
+
+  auto sut = doorctl({"call", tester_path_, "useSession", json});
+
+  EXPECT_TRUE(exited_with(sut, 2));
+  EXPECT_TRUE(contains(sut.err, "is not a door")) << sut.err;
+}
+
+TEST_F(DoorctlTesterTest, Call_MethodsTimeoutMs_AppliesWithoutTimeoutOption) {
+  // slowDefault is $Door.timeoutMs(200): without --timeout its own deadline applies.
+  auto sut = doorctl({"call", tester_path_, "slowDefault", R"({"millis": 5000})"});
+
+  EXPECT_TRUE(exited_with(sut, 1));
+  EXPECT_TRUE(contains(sut.err, "DEADLINE_EXCEEDED")) << sut.err;
 }
 
 }  // namespace
