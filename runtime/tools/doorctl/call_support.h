@@ -19,6 +19,18 @@ capnp::InterfaceSchema::Method find_method(const doors::RemoteInterface& interfa
 // The JSON argument: itself, or stdin's contents for "-".
 std::string read_json_argument(const std::string& arg);
 
+// What call and bench call: their operands PATH METHOD [JSON|-], resolved.
+struct CallTarget {
+  Door door;
+  std::shared_ptr<const doors::RemoteInterface> interface;
+  capnp::InterfaceSchema::Method method;
+  std::string json;            // the parameters ("{}" when not given)
+  doors::CallOptions options;  // --timeout, or the method's $Door.timeoutMs
+};
+// Throws UsageError for missing or extra operands or an unknown method, Failure when the door
+// cannot be used or described.
+CallTarget open_call(const std::vector<std::string>& operands, const GlobalOptions& global);
+
 // The descriptors of --fd options: opened files (closed at the end) or inherited numbers.
 struct Descriptors {
   Descriptors() = default;

@@ -124,14 +124,8 @@ int run_bench(Args& args, GlobalOptions& global) {
     }
   }
   if (calls_given && plan.duration) throw UsageError{"-n and --duration exclude each other"};
-  if (operands.size() < 2)
-    throw UsageError{operands.empty() ? "PATH is missing" : "METHOD is missing"};
-  if (operands.size() > 3) throw UsageError{"unexpected argument '" + operands[3] + "'"};
-  std::string json = operands.size() == 3 ? read_json_argument(operands[2]) : "{}";
-
-  Door door = open_door(operands[0]);
-  auto interface = describe(door, global);
-  auto method = find_method(*interface, operands[1]);
+  CallTarget target = open_call(operands, global);
+  auto& [door, interface, method, json, options] = target;
   // The parameters are decoded once, then copied into each request.
   capnp::MallocMessageBuilder params_message;
   {
@@ -140,7 +134,6 @@ int run_bench(Args& args, GlobalOptions& global) {
     codec.decode(json, params_message.initRoot<capnp::DynamicStruct>(method.getParamType()));
   }
   auto params = params_message.getRoot<capnp::DynamicStruct>(method.getParamType()).asReader();
-  doors::CallOptions options = global.call_options(interface->info().methods[method.getIndex()]);
 
   Run run;
   run.remaining.store(plan.duration ? UINT64_MAX : plan.calls);

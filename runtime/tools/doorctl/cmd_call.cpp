@@ -44,6 +44,18 @@ std::string read_json_argument(const std::string& arg) {
   return text;
 }
 
+CallTarget open_call(const std::vector<std::string>& operands, const GlobalOptions& global) {
+  if (operands.size() < 2)
+    throw UsageError{operands.empty() ? "PATH is missing" : "METHOD is missing"};
+  if (operands.size() > 3) throw UsageError{"unexpected argument '" + operands[3] + "'"};
+  std::string json = operands.size() == 3 ? read_json_argument(operands[2]) : "{}";
+  Door door = open_door(operands[0]);
+  auto interface = describe(door, global);
+  auto method = find_method(*interface, operands[1]);
+  doors::CallOptions options = global.call_options(interface->info().methods[method.getIndex()]);
+  return CallTarget{std::move(door), std::move(interface), method, std::move(json), options};
+}
+
 Descriptors::~Descriptors() {
   for (int fd : owned) ::close(fd);
 }
@@ -63,14 +75,7 @@ void Descriptors::add(const std::string& spec) {
 }
 
 int run_schema(Args& args, GlobalOptions& global) {
-  std::optional<std::string> path;
-  while (!args.done()) {
-    if (global_option(args, global)) continue;
-    if (path) throw UsageError{"unexpected argument '" + args.peek() + "'"};
-    path = operand(args, "PATH");
-  }
-  if (!path) throw UsageError{"PATH is missing"};
-  Door door = open_door(*path);
+  Door door = open_door(lone_path(args, global));
   auto interface = describe(door, global);
   std::string text = interface->text();
   if (global.json) {
@@ -108,20 +113,13 @@ int run_call(Args& args, GlobalOptions& global) {
       operands.push_back(operand(args, "PATH"));
     }
   }
-  if (operands.size() < 2)
-    throw UsageError{operands.empty() ? "PATH is missing" : "METHOD is missing"};
-  if (operands.size() > 3) throw UsageError{"unexpected argument '" + operands[3] + "'"};
-  std::string json = operands.size() == 3 ? read_json_argument(operands[2]) : "{}";
-
-  Door door = open_door(operands[0]);
-  auto interface = describe(door, global);
-  auto method = find_method(*interface, operands[1]);
-  ValueCodec codec(interface, pretty);
-  doors::CallOptions options = global.call_options(interface->info().methods[method.getIndex()]);
+  CallTarget target = open_call(operands, global);
+  ValueCodec codec(target.interface, pretty);
   try {
-    doors::DynamicRequest request(door.client, interface, method, options);
+    doors::DynamicRequest request(target.door.client, target.interface, target.method,
+                                  target.options);
     for (int fd : fds.fds) request.add_fd(fd);
-    codec.decode(json, request.params());
+    codec.decode(target.json, request.params());
     doors::DynamicReply reply = request.send();
     std::string out = codec.encode(reply.results(), reply);
     std::printf("%s\n", out.c_str());

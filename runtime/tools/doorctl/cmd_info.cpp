@@ -48,14 +48,7 @@ void line(const char* name, const std::string& value) {
 }  // namespace
 
 int run_info(Args& args, GlobalOptions& global) {
-  std::optional<std::string> path;
-  while (!args.done()) {
-    if (global_option(args, global)) continue;
-    if (path) throw UsageError{"unexpected argument '" + args.peek() + "'"};
-    path = operand(args, "PATH");
-  }
-  if (!path) throw UsageError{"PATH is missing"};
-  Door d = open_door(*path);
+  Door d = open_door(lone_path(args, global));
   std::optional<Typed> typed;
   if (d.typed()) typed = ask(d, global);
   uint64_t id = d.info.di_uniquifier;

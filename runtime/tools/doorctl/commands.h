@@ -18,7 +18,7 @@ bool global_option(Args& args, GlobalOptions& global);
 // The next operand; throws UsageError naming `what` when there is none or it looks like an
 // unknown option.
 std::string operand(Args& args, const char* what);
-// Throws UsageError when arguments are left.
-void no_more(Args& args);
+// The arguments of a command that takes global options and one PATH: that PATH.
+std::string lone_path(Args& args, GlobalOptions& global);
 
 }  // namespace doorctl

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -102,8 +103,15 @@ std::string operand(Args& args, const char* what) {
   return a;
 }
 
-void no_more(Args& args) {
-  if (!args.done()) throw UsageError{"unexpected argument '" + args.peek() + "'"};
+std::string lone_path(Args& args, GlobalOptions& global) {
+  std::optional<std::string> path;
+  while (!args.done()) {
+    if (global_option(args, global)) continue;
+    if (path) throw UsageError{"unexpected argument '" + args.peek() + "'"};
+    path = operand(args, "PATH");
+  }
+  if (!path) throw UsageError{"PATH is missing"};
+  return *path;
 }
 
 }  // namespace doorctl
