@@ -14,13 +14,14 @@
 namespace doors {
 
 // A histogram of durations in nanoseconds: the first 16 values have a bucket each, then every
-// power of two is split into 8 buckets, up to 2^48 ns (about 3 days; longer ones count in the
-// last bucket). A value's bucket is at most 12.5% wider than the value, which bounds the error
-// of a percentile. record() is two relaxed atomic additions and, rarely, a compare-exchange for
-// the maximum; readers see each counter on its own (a snapshot may miss a call being recorded).
+// power of two is split into 8 buckets, up to 2^48 ns (about 3 days); longer ones count in one
+// last bucket of their own (upper bound UINT64_MAX). Below 2^48, a value's bucket is at most
+// 12.5% wider than the value, which bounds the error of a percentile. record() is two relaxed
+// atomic additions and, rarely, a compare-exchange for the maximum; readers see each counter on its
+// own (a snapshot may miss a call being recorded).
 class LatencyHistogram {
  public:
-  static constexpr size_t kBuckets = 16 + (48 - 4) * 8;
+  static constexpr size_t kBuckets = 16 + (48 - 4) * 8 + 1;  // the last: 2^48 ns and longer
 
   LatencyHistogram() = default;
   LatencyHistogram(const LatencyHistogram&) = delete;
