@@ -52,12 +52,13 @@ const MethodInfo kMethods[] = {
     {.name = "stats", .ordinal = 2, .limits = {}},
 };
 
-void describe(Introspection::DescribeResults::Builder results, const InterfaceInfo& served) {
+void describe(Introspection::DescribeResults::Builder results, const InterfaceInfo& served,
+              uint32_t door_attributes) {
   auto d = results.initDescription();
   d.setInterfaceName(served.name);
   d.setInterfaceId(served.id);
   if (served.default_path != nullptr) d.setDefaultPath(served.default_path);
-  d.setDoorAttributes(served.door_attributes);
+  d.setDoorAttributes(door_attributes);
   std::vector<capnp::Schema> closure = schema_closure(served.schema());
   auto nodes = d.initNodes(static_cast<unsigned>(closure.size()));
   for (unsigned i = 0; i < closure.size(); ++i) nodes.setWithCaveats(i, closure[i].getProto());
@@ -175,10 +176,11 @@ Reply<IntrospectionClient::Stats> IntrospectionClient::stats(const CallOptions& 
 
 namespace detail {
 
-void answer_introspection(IncomingCall& call, const InterfaceInfo& served, int door_fd) {
+void answer_introspection(IncomingCall& call, const InterfaceInfo& served, uint32_t door_attributes,
+                          int door_fd) {
   switch (call.method()) {
     case 0:
-      describe(call.results<Introspection::DescribeResults>(), served);
+      describe(call.results<Introspection::DescribeResults>(), served, door_attributes);
       return;
     case 1:
       health(call.results<Introspection::HealthResults>(), served);

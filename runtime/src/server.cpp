@@ -40,6 +40,7 @@ struct DoorTarget {
   std::shared_ptr<ServerBase> server;
   const InterfaceInfo* info = nullptr;
   InterfaceMetrics* metrics = nullptr;  // info's figures
+  uint32_t attributes = 0;              // door_create's attributes, for describe()
   bool exported = false;  // export_door: revoke and destroy on the unreferenced invocation
   // The server's own descriptor of the door (door_create's), -1 once revoked. Atomic: the
   // introspection's stats read it while the door is being revoked.
@@ -264,7 +265,7 @@ void Dispatcher::run(CallState& st, char* argp, size_t size, uint_t ndesc, int c
   IncomingCall call(&st);
   st.record->dispatched(metrics, st.ordinal);
   if (introspection) {
-    answer_introspection(call, *st.target->info, st.target->own_fd);
+    answer_introspection(call, *st.target->info, st.target->attributes, st.target->own_fd);
   } else {
     HandlerCancellation cancellable(cancel_state);
     st.target->server->dispatch(call);
@@ -410,6 +411,7 @@ capnp::Capability::Client export_server(std::unique_ptr<ServerBase> server) {
   // binds threads to an exported door.
   uint32_t attrs =
       (create_attributes(info) & ~uint32_t{DOOR_UNREF_MULTI | DOOR_PRIVATE}) | DOOR_UNREF;
+  target->attributes = attrs;
   int fd = ::door_create(&door_procedure, target, attrs);
   if (fd < 0) {
     int err = errno;
@@ -482,7 +484,8 @@ Service::Service(std::shared_ptr<ServerBase> server) : server_(std::move(server)
   target->server = server_;
   target->info = &server_->interface_info();
   target->metrics = &detail::metrics_for(*target->info);
-  int fd = ::door_create(&detail::door_procedure, target, detail::create_attributes(*target->info));
+  target->attributes = detail::create_attributes(*target->info);
+  int fd = ::door_create(&detail::door_procedure, target, target->attributes);
   if (fd < 0) {
     int err = errno;
     delete target;
