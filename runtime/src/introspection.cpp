@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <string>
 
 #include "doors/runtime/metrics.h"
 #include "doors/runtime/schema_text.h"
@@ -54,6 +55,12 @@ const MethodInfo kMethods[] = {
 
 void describe(Introspection::DescribeResults::Builder results, const InterfaceInfo& served,
               uint32_t door_attributes) {
+  // Generated code always has a schema; an InterfaceInfo written by hand may not. Calling the
+  // null function would let any client crash the server with one describe().
+  if (served.schema == nullptr) {
+    throw Error(Code::kUnimplemented,
+                std::string(served.name) + ": this server does not describe its interface");
+  }
   auto d = results.initDescription();
   d.setInterfaceName(served.name);
   d.setInterfaceId(served.id);
