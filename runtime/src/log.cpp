@@ -136,14 +136,20 @@ bool reopen_log() {
 void log(LogLevel level, const char* format, ...) {
   if (!log_enabled(level)) return;
   LogState& s = state();
-  char message[kMaxMessage];
+  // Room for kMaxMessage bytes, the first byte past the cut and the NUL.
+  char message[kMaxMessage + 2];
   va_list args;
   va_start(args, format);
   int n = ::vsnprintf(message, sizeof message, format, args);
   va_end(args);
   if (n < 0) return;
-  size_t len =
-      static_cast<size_t>(n) < sizeof message ? static_cast<size_t>(n) : sizeof message - 1;
+  size_t len = static_cast<size_t>(n);
+  if (len > kMaxMessage) {
+    // Cut at kMaxMessage bytes, but not inside a UTF-8 character: back up while the first byte
+    // left out continues the character before it.
+    len = kMaxMessage;
+    while (len > 0 && (static_cast<unsigned char>(message[len]) & 0xC0) == 0x80) --len;
+  }
   for (size_t i = 0; i < len; ++i) {
     unsigned char c = static_cast<unsigned char>(message[i]);
     if (c < 0x20 || c == 0x7f) message[i] = '?';

@@ -8,8 +8,8 @@
 //   - a file (set_log_file, --log-file): `2026-12-07T19:18:59.123Z calculator_server[4242]: info:
 //     session 1 opened`, appended; reopen_log() (SIGHUP in the server main) opens the path anew,
 //     so that logrotate can move the old file away.
-// Messages are cut at 4 KiB and control characters in them become '?', so one log line is
-// always one line whatever a message carries.
+// Messages are cut at 4 KiB (before a UTF-8 character that would straddle the cut) and control
+// characters in them become '?', so one log line is always one line whatever a message carries.
 #pragma once
 
 #include <optional>
