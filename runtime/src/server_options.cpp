@@ -72,7 +72,12 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) n
 }
 
 std::optional<uid_t> lookup_user(const std::string& name, std::string* error) {
-  if (auto id = parse_number<uid_t>(name)) return id;
+  if (auto id = parse_number<uid_t>(name)) {
+    // (uid_t)-1 is no user: to fchown(2) it means "leave the owner as it is".
+    if (*id != static_cast<uid_t>(-1)) return id;
+    *error = "'" + name + "' is not a valid user id";
+    return std::nullopt;
+  }
   int err = 0;
   auto entry = lookup<passwd>(name, ::getpwnam_r, &err);
   if (entry) return entry->pw_uid;
@@ -82,7 +87,12 @@ std::optional<uid_t> lookup_user(const std::string& name, std::string* error) {
 }
 
 std::optional<gid_t> lookup_group(const std::string& name, std::string* error) {
-  if (auto id = parse_number<gid_t>(name)) return id;
+  if (auto id = parse_number<gid_t>(name)) {
+    // (gid_t)-1 is no group: to fchown(2) it means "leave the group as it is".
+    if (*id != static_cast<gid_t>(-1)) return id;
+    *error = "'" + name + "' is not a valid group id";
+    return std::nullopt;
+  }
   int err = 0;
   auto entry = lookup<group>(name, ::getgrnam_r, &err);
   if (entry) return entry->gr_gid;

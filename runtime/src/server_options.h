@@ -22,7 +22,8 @@ std::optional<PoolBounds> parse_threads(std::string_view text) noexcept;
 // "5s", "250ms" or a number of milliseconds; 0 to one day.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
 
-// A user or group by name or number. nullopt with *error saying why ("no such user 'x'").
+// A user or group by name or number (not 4294967295: (uid_t)-1 means "unchanged" to fchown).
+// nullopt with *error saying why ("no such user 'x'").
 std::optional<uid_t> lookup_user(const std::string& name, std::string* error);
 std::optional<gid_t> lookup_group(const std::string& name, std::string* error);
 
