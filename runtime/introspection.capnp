@@ -73,15 +73,17 @@ struct InterfaceStats {
   id @1 :UInt64;
   methods @2 :List(MethodStats);  # by ordinal
   rejected @3 :UInt64;
-  # Requests for this interface refused before any method ran: malformed, an unknown method,
-  # over a method's limits.
+  # Requests refused before any method ran, on doors serving this interface (malformed, for
+  # another interface, for an unknown method, over a method's limits) and, for Introspection,
+  # Introspection requests for an unknown method.
 }
 
 struct MethodStats {
   name @0 :Text;
   ordinal @1 :UInt16;
   calls @2 :UInt64;     # answered, successfully or not
-  errors @3 :UInt64;    # of those, answered with an error (or abandoned by their caller)
+  errors @3 :UInt64;    # of those, answered with an error, abandoned by their caller, or whose
+                        # reply could not be sent
   inFlight @4 :UInt32;  # running now
   latency @5 :Latency;  # of the answered calls
 }

@@ -165,7 +165,15 @@ void post_unref(Door* d) {
 void close_conn(Connection* c) {
   Door* d = c->door;
   uint64_t key = event_key(c, gen_of(c->state.load()));
-  std::vector<std::pair<Connection*, uint32_t>> orphans;
+  // What to close once d->mu is released, with everything read of them while it was held: once
+  // unlocked, a slot may be closed and reused by another thread at any moment (the generation
+  // tells request_close, and nothing else of it may be read).
+  struct Orphan {
+    Connection* conn;
+    uint32_t gen;
+    FrameKind notice;
+  };
+  std::vector<Orphan> orphans;
   bool last;
   {
     std::lock_guard lk(d->mu);
@@ -189,21 +197,19 @@ void close_conn(Connection* c) {
         post_unref(d);
       }
       if (refs == 0 && d->unref_conn != nullptr) {
-        orphans.emplace_back(d->unref_conn, gen_of(d->unref_conn->state.load()));
+        orphans.push_back({d->unref_conn, gen_of(d->unref_conn->state.load()), FrameKind{}});
       }
     }
     if (c->kind == ConnKind::kPrimary) {
       for (Connection* o = d->conns; o != nullptr; o = o->next) {
         if (o->kind == ConnKind::kChannel && o->via == key) {
-          orphans.emplace_back(o, gen_of(o->state.load()));
+          orphans.push_back({o, gen_of(o->state.load()), FrameKind::kClosed});
         }
       }
     }
   }
   release_slot(c);
-  for (auto [o, gen] : orphans) {
-    request_close(o, gen, o->kind == ConnKind::kChannel ? FrameKind::kClosed : FrameKind{});
-  }
+  for (const Orphan& o : orphans) request_close(o.conn, o.gen, o.notice);
   if (last) free_door_if_unused(d);
 }
 

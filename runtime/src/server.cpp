@@ -88,6 +88,8 @@ struct ReplyOut {
   size_t size = 0;
   door_desc_t* desc = nullptr;
   uint_t ndesc = 0;
+  // The method whose call was counted as answered: an error after all if door_return fails.
+  MethodMetrics* answered = nullptr;
 };
 
 Scratch* take_reply_scratch(ThreadState& ts) {
@@ -166,6 +168,7 @@ class CallRecord {
   // The request was for `interface` (known once the header is read), refused or not.
   void for_interface(InterfaceMetrics* interface) noexcept { interface_ = interface; }
   void succeeded() noexcept { failed_ = false; }
+  MethodMetrics* method() const noexcept { return method_; }
 
  private:
   InterfaceMetrics* interface_;
@@ -281,6 +284,7 @@ void Dispatcher::run(CallState& st, char* argp, size_t size, uint_t ndesc, int c
   out->desc = n > 0 ? ts.reply_descs : nullptr;
   out->ndesc = n;
   st.record->succeeded();
+  out->answered = st.record->method();
 }
 
 void Dispatcher::serve(DoorTarget* target, char* argp, size_t size, door_desc_t* dp, uint_t ndesc,
@@ -359,6 +363,7 @@ void door_procedure(void* cookie, char* argp, size_t size, door_desc_t* dp, uint
   ::door_return(out.data, out.size, out.desc, out.ndesc);
   // door_return failed (results too large, too many descriptors...): nothing was sent.
   int err = errno;
+  if (out.answered != nullptr) out.answered->errors.fetch_add(1, std::memory_order_relaxed);
   for (uint_t i = 0; i < out.ndesc; ++i) ::close(out.desc[i].d_data.d_desc.d_descriptor);
   error_reply(&out, Code::kResourceExhausted,
               std::string("the reply could not be sent: ") + strerror(err));

@@ -22,10 +22,11 @@ std::optional<T> parse_number(std::string_view text, int base = 10) noexcept {
   return value;
 }
 
-// getpwnam_r / getgrnam_r with a buffer that grows while the entry does not fit.
+// getpwnam_r / getgrnam_r with a buffer that grows while the entry does not fit; `size_hint` is
+// the sysconf name of the entry's suggested buffer size.
 template <class Entry, class Lookup>
-std::optional<Entry> lookup(const std::string& name, Lookup fn, int* err) {
-  long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+std::optional<Entry> lookup(const std::string& name, Lookup fn, int size_hint, int* err) {
+  long hint = ::sysconf(size_hint);
   std::vector<char> buf(hint > 0 ? static_cast<size_t>(hint) : 1024);
   for (;;) {
     Entry entry;
@@ -79,7 +80,7 @@ std::optional<uid_t> lookup_user(const std::string& name, std::string* error) {
     return std::nullopt;
   }
   int err = 0;
-  auto entry = lookup<passwd>(name, ::getpwnam_r, &err);
+  auto entry = lookup<passwd>(name, ::getpwnam_r, _SC_GETPW_R_SIZE_MAX, &err);
   if (entry) return entry->pw_uid;
   *error = err != 0 ? "cannot look up user '" + name + "': " + std::strerror(err)
                     : "no such user '" + name + "'";
@@ -94,7 +95,7 @@ std::optional<gid_t> lookup_group(const std::string& name, std::string* error) {
     return std::nullopt;
   }
   int err = 0;
-  auto entry = lookup<group>(name, ::getgrnam_r, &err);
+  auto entry = lookup<group>(name, ::getgrnam_r, _SC_GETGR_R_SIZE_MAX, &err);
   if (entry) return entry->gr_gid;
   *error = err != 0 ? "cannot look up group '" + name + "': " + std::strerror(err)
                     : "no such group '" + name + "'";
