@@ -27,18 +27,29 @@ void* counted_aligned(std::size_t n, std::align_val_t a) {
 }
 }  // namespace
 
-void* operator new(std::size_t n) { return counted(n); }
-void* operator new[](std::size_t n) { return counted(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_aligned(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_aligned(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+// Not inlined: GCC, seeing the replacement operator delete inlined next to a new-expression,
+// takes its free() for a mismatched deallocation (-Wmismatched-new-delete under -O1).
+#define DOORS_REPLACEMENT __attribute__((noinline))
+DOORS_REPLACEMENT void* operator new(std::size_t n) { return counted(n); }
+DOORS_REPLACEMENT void* operator new[](std::size_t n) { return counted(n); }
+DOORS_REPLACEMENT void* operator new(std::size_t n, std::align_val_t a) {
+  return counted_aligned(n, a);
+}
+DOORS_REPLACEMENT void* operator new[](std::size_t n, std::align_val_t a) {
+  return counted_aligned(n, a);
+}
+DOORS_REPLACEMENT void operator delete(void* p) noexcept { std::free(p); }
+DOORS_REPLACEMENT void operator delete[](void* p) noexcept { std::free(p); }
+DOORS_REPLACEMENT void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+DOORS_REPLACEMENT void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+DOORS_REPLACEMENT void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+DOORS_REPLACEMENT void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+DOORS_REPLACEMENT void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+DOORS_REPLACEMENT void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace doors::test {
 namespace {
