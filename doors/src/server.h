@@ -21,7 +21,9 @@ struct Door;
 // threads wait on the pool's epoll set (leader/follower): a request wakes exactly one of them,
 // which serves it on the spot.
 struct Pool {
-  int epfd = -1;
+  // The epoll set. The shared pool's is made on first use, and a new thread may look at it
+  // while another makes it: atomic.
+  std::atomic<int> epfd{-1};
   std::atomic<int> idle{0};
   Door* private_door = nullptr;  // null for the shared pool
 };
