@@ -77,6 +77,8 @@ TEST(TypedCallAllocations, CountingWorks) {
   tl_news = 0;
   tl_counting = true;
   auto* p = new int(3);
+  // Without a use, the compiler may leave out the new/delete pair altogether ([expr.new]).
+  asm volatile("" : : "r"(p) : "memory");
   tl_counting = false;
   delete p;
 
