@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <system_error>
 #include <vector>
 
@@ -91,6 +93,11 @@ std::string TempDir::make_file(std::string_view name, mode_t mode) const {
 
 void TempDir::chmod(mode_t mode) const {
   if (::chmod(path_.c_str(), mode) != 0) die("chmod", path_);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 std::string unique_name(std::string_view prefix) {

@@ -31,6 +31,9 @@ class TempDir {
   std::string path_;
 };
 
+// The whole content of the file at `path` ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 // A name unique in this machine for this test run: prefix, pid, the current test's name and a
 // counter. Only [A-Za-z0-9_.-] characters.
 std::string unique_name(std::string_view prefix);

@@ -59,11 +59,6 @@ CallResult slow_call(kv::KvStoreDoor::Client client, std::string key, uint32_t w
   return r;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // Waits until the file at `path` exists and holds `text`, woken by inotify events on its
 // directory (no polling on a timer).
 ::testing::AssertionResult wait_for_file_text(const std::string& dir, const std::string& path,
