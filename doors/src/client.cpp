@@ -5,11 +5,15 @@
 // end it hands to the door over the door descriptor with kAttach), so concurrent callers never
 // share a socket and replies need no routing. Door descriptors themselves carry only kAttach and
 // kInfoRequest, which is why processes may share them (fork, descriptor passing) safely.
+//
+// Each channel also has a shuttle page (shuttle.h): while a server thread is parked on it, a
+// call without descriptors travels through the page and two futexes instead of the socket.
 #include "client.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,6 +28,7 @@
 
 #include "arena.h"
 #include "server.h"
+#include "shuttle.h"
 #include "sys.h"
 
 namespace doors::detail {
@@ -68,6 +73,21 @@ bool known_door(uint64_t id, KnownDoor* out) {
 // ---------------------------------------------------------------------------------------------
 // Channels.
 
+// The calling thread's user and group ids. A server sees a shuttle call with the credentials of
+// the channel's last socket message, so a channel is replaced when they change (setuid...).
+struct Ids {
+  uid_t uid[3];
+  gid_t gid[3];
+  bool operator==(const Ids&) const = default;
+};
+
+Ids current_ids() {
+  Ids ids;
+  ::getresuid(&ids.uid[0], &ids.uid[1], &ids.uid[2]);
+  ::getresgid(&ids.gid[0], &ids.gid[1], &ids.gid[2]);
+  return ids;
+}
+
 struct Channel {
   int fd = -1;
   uint64_t door_id = 0;
@@ -78,9 +98,14 @@ struct Channel {
   uint64_t args_offset = 0;
   char* block = nullptr;  // doors_call_buffer's block (the outstanding one), if any
   size_t block_size = 0;
-  UniqueFd pending_reader;  // a new argument arena the server has not been sent yet
+  UniqueFd pending_reader;         // a new argument arena the server has not been sent yet
+  ShuttlePage* shuttle = nullptr;  // null when it could not be made: calls use the socket
+  Ids ids{};                       // the thread's ids when the channel was made
 
-  ~Channel() { close_quietly(fd); }
+  ~Channel() {
+    close_quietly(fd);
+    unmap_shuttle(shuttle);
+  }
 
   bool in_block(const char* data, size_t size) const {
     return block != nullptr && data >= block && size <= block_size &&
@@ -141,6 +166,8 @@ void after_fork_child() {
     ch->args_outstanding = false;
     ch->block = nullptr;
     ch->pending_reader.reset();
+    unmap_shuttle(ch->shuttle);  // the parent's: its server thread must never see our writes
+    ch->shuttle = nullptr;
   }
   r.all.clear();
   r.generation.fetch_add(1);
@@ -237,21 +264,24 @@ Channel* channel_for(int fd, uint64_t id) {
   UniqueFd ours(sv[0]), theirs(sv[1]);
   int on = 1;
   if (::setsockopt(theirs.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) return nullptr;
+  auto ch = std::make_unique<Channel>();
+  // Without a shuttle (out of descriptors or memory) the channel still works, by socket only.
+  UniqueFd shuttle_fd(create_shuttle(&ch->shuttle));
+  ch->ids = current_ids();
   Outgoing out;
   out.frame.magic = kFrameMagic;
   out.frame.kind = FrameKind::kAttach;
-  out.frame.desc_num = 1;
-  DescMeta meta{};
-  int pass = theirs.get();
-  out.meta = &meta;
-  out.fds = &pass;
-  out.nfds = 1;
+  DescMeta meta[2] = {};
+  int pass[2] = {theirs.get(), shuttle_fd.get()};
+  out.frame.desc_num = shuttle_fd ? 2 : 1;
+  out.meta = meta;
+  out.fds = pass;
+  out.nfds = out.frame.desc_num;
   if (send_frame(fd, out) != 0) {
     mark_revoked(id);
     errno = EBADF;  // the door's server end is gone: revoked, or its server exited
     return nullptr;
   }
-  auto ch = std::make_unique<Channel>();
   ch->fd = ours.release();
   ch->door_id = id;
   ch->generation = generation;
@@ -270,8 +300,10 @@ Channel* channel_for(int fd, uint64_t id) {
 // atomically: a signal caught at any moment after the request was sent interrupts the call,
 // even under SA_RESTART, as door_call(3C) requires. 1 with a frame in t.rx, or -1 with errno:
 // ECONNRESET when the request was never read (the channel is dropped), EMFILE, or EINTR.
+// For a call posted in the shuttle, `taken` is its page's word: a hang-up before the server took
+// the call is ECONNRESET too.
 int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask,
-                const timespec* deadline = nullptr) {
+                const timespec* deadline = nullptr, const std::atomic<uint32_t>* taken = nullptr) {
   if (wait_mask != nullptr) {
     pollfd p{ch->fd, POLLIN, 0};
     timespec left;
@@ -308,7 +340,10 @@ int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask,
   int r = recv_frame(ch->fd, t.buf, t.rx, /*interruptible=*/false);
   if (r > 0) return 1;
   if (r < 0 && errno == EMFILE) return -1;  // descriptors lost to our limit; stream in step
-  if (r < 0 && errno == ECONNRESET) {
+  bool hung_up = r == 0 || (r < 0 && errno == ECONNRESET);
+  bool never_read = taken != nullptr ? hung_up && taken->load(std::memory_order_acquire) == 0
+                                     : r < 0 && errno == ECONNRESET;
+  if (never_read) {
     // The server end was closed with our request still unread in it: the request never ran.
     t.drop(ch);
     errno = ECONNRESET;
@@ -588,6 +623,93 @@ struct CallSpec {
   const timespec* deadline = nullptr;  // CLOCK_MONOTONIC
 };
 
+// How long a caller waits on its shuttle's futex before it waits on the socket instead. While it
+// waits on the futex its signals stay blocked (they are caught once it waits on the socket, with
+// the caller's mask, and the call then ends with EINTR as door_call(3C) requires) and a server
+// that died goes unnoticed, so this bounds how late either is seen; a call that takes this long
+// is not one a futex hand-off speeds up.
+constexpr long kShuttleWaitNs = 1'000'000;
+
+// Copies the reply in ch's shuttle into t.rx, as recv_frame would have received it. The page is
+// the server's to write too: it is read once, and checked.
+int read_shuttle_reply(ClientThread& t, Channel* ch) {
+  ShuttlePage* page = ch->shuttle;
+  Received& rx = t.rx;
+  memcpy(&rx.frame, &page->frame, sizeof(Frame));
+  const Frame& f = rx.frame;
+  bool inline_data = !(f.flags & kDataInArena);
+  bool known = f.kind == FrameKind::kReply || f.kind == FrameKind::kError ||
+               f.kind == FrameKind::kRevoked || f.kind == FrameKind::kClosed;
+  if (f.magic != kFrameMagic || !known || f.desc_num != 0 || (f.flags & kNewArena) ||
+      (inline_data && f.data_size > kShuttleDataMax)) {
+    t.drop(ch);
+    errno = EINTR;  // as for a malformed reply on the socket
+    return -1;
+  }
+  if (inline_data && f.data_size > 0) memcpy(t.buf + sizeof(Frame), page->data, f.data_size);
+  rx.inline_data = t.buf + sizeof(Frame);
+  rx.nfds = 0;
+  rx.creds = {};
+  return 1;
+}
+
+// Waits for the reply to a call posted in ch's shuttle: on its futex first, then (after
+// kShuttleWaitNs, or at once for a deadline closer than that) on the socket as await_reply does.
+// 1 with the reply in t.rx, or -1 with errno as await_reply.
+int await_shuttle_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask,
+                        const timespec* deadline) {
+  std::atomic<uint32_t>& st = ch->shuttle->state;
+  timespec wait{0, kShuttleWaitNs};
+  if (deadline != nullptr) {
+    timespec now;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left =
+        (deadline->tv_sec - now.tv_sec) * 1000000000LL + deadline->tv_nsec - now.tv_nsec;
+    if (left < kShuttleWaitNs) wait.tv_nsec = left > 0 ? static_cast<long>(left) : 0;
+  }
+  // A wake-up that finds no reply (a server rewriting the word) counts against the wait too.
+  for (int wakes = 0; st.load(std::memory_order_acquire) == kShuttleCall && wakes < 8; ++wakes) {
+    if (futex_wait(&st, kShuttleCall, &wait) != 0 && errno == ETIMEDOUT) break;
+  }
+  uint32_t s = kShuttleCall;
+  if (st.compare_exchange_strong(s, kShuttleCallSlow, std::memory_order_acq_rel)) {
+    // Still no reply: the server will say on the socket when it is in the page.
+    if (await_reply(t, ch, wait_mask, deadline, &ch->shuttle->taken) < 0) return -1;
+    if (t.rx.frame.kind != FrameKind::kShuttleWake) return 1;  // it answered on the socket
+    s = st.load(std::memory_order_acquire);
+  }
+  switch (s) {
+    case kShuttleReply:
+    case kShuttleReplyLeft:
+      return read_shuttle_reply(t, ch);
+    case kShuttleSocketReply:
+      return await_reply(t, ch, nullptr);  // already in the socket
+    default:
+      t.drop(ch);
+      errno = EINTR;  // a state no server would have left: treated as a malformed reply
+      return -1;
+  }
+}
+
+// Posts a call in ch's shuttle when a server thread is parked there. False when none is (the
+// call then goes through the socket).
+bool post_shuttle_call(Channel* ch, const Frame& frame, const void* data) {
+  ShuttlePage* page = ch->shuttle;
+  uint32_t s = page->state.load(std::memory_order_acquire);
+  if (s != kShuttleParked && s != kShuttleReply) return false;
+  memcpy(&page->frame, &frame, sizeof(Frame));
+  if (!(frame.flags & kDataInArena) && frame.data_size > 0) {
+    memcpy(page->data, data, frame.data_size);
+  }
+  __atomic_store_n(&page->caller_cpu, ::sched_getcpu(), __ATOMIC_RELAXED);
+  page->taken.store(0, std::memory_order_relaxed);
+  if (!page->state.compare_exchange_strong(s, kShuttleCall, std::memory_order_acq_rel)) {
+    return false;  // the server thread left meanwhile
+  }
+  futex_wake(&page->state);
+  return true;
+}
+
 // One attempt at a call over the thread's channel to door id. Returns 0, -1 with errno, or
 // kRetry when the channel turned out to be closed before the server saw the call.
 int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
@@ -595,6 +717,14 @@ int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
   Channel* ch = channel_for(fd, id);
   if (ch == nullptr) return -1;
   ClientThread& t = client_thread();
+  bool shuttle = ch->shuttle != nullptr && a.desc_num == 0;
+  if (shuttle && !(ch->ids == current_ids())) {
+    // New credentials: a new channel, whose first call carries them through the socket.
+    t.drop(ch);
+    ch = channel_for(fd, id);
+    if (ch == nullptr) return -1;
+    shuttle = false;
+  }
 
   Outgoing out;
   out.frame.magic = kFrameMagic;
@@ -609,7 +739,7 @@ int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
     // Built in place by the caller (doors_call_buffer): nothing to copy.
     out.frame.flags |= kDataInArena;
     out.frame.arena_offset = ch->args_offset + static_cast<uint64_t>(a.data_ptr - ch->block);
-  } else if (a.data_size > kInlineDataMax) {
+  } else if (a.data_size > kInlineDataMax || (shuttle && a.data_size > kShuttleDataMax)) {
     char* dst = ch->allocate_args(a.data_size);
     if (dst == nullptr) {
       errno = E2BIG;  // door_call(3C): arguments too large to be passed
@@ -635,22 +765,28 @@ int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
   out.fds = fds;
   out.nfds = nfds;
   SignalsHeld held;
-  if (send_frame(ch->fd, out) != 0) {
-    int e = errno;
-    t.drop(ch);  // the server never saw this call; a new arena it never got must not be reused
-    if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) return kRetry;
-    errno = e == EBADF ? EINVAL : e;  // EBADF: a descriptor in desc_ptr is not open
-    return -1;
-  }
-  if (out.frame.flags & kNewArena) ch->pending_reader.reset();
-  for (uint_t i = 0; i < a.desc_num; ++i) {
-    if (a.desc_ptr[i].d_attributes & DOOR_RELEASE) {
-      close_quietly(a.desc_ptr[i].d_data.d_desc.d_descriptor);
+  if (shuttle && !(out.frame.flags & kNewArena) &&
+      post_shuttle_call(ch, out.frame, out.inline_data)) {
+    if (await_shuttle_reply(t, ch, held.caller_mask(), spec.deadline) < 0) {
+      return errno == ECONNRESET ? kRetry : -1;
     }
-  }
-
-  if (await_reply(t, ch, held.caller_mask(), spec.deadline) < 0) {
-    return errno == ECONNRESET ? kRetry : -1;
+  } else {
+    if (send_frame(ch->fd, out) != 0) {
+      int e = errno;
+      t.drop(ch);  // the server never saw this call; a new arena it never got must not be reused
+      if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) return kRetry;
+      errno = e == EBADF ? EINVAL : e;  // EBADF: a descriptor in desc_ptr is not open
+      return -1;
+    }
+    if (out.frame.flags & kNewArena) ch->pending_reader.reset();
+    for (uint_t i = 0; i < a.desc_num; ++i) {
+      if (a.desc_ptr[i].d_attributes & DOOR_RELEASE) {
+        close_quietly(a.desc_ptr[i].d_data.d_desc.d_descriptor);
+      }
+    }
+    if (await_reply(t, ch, held.caller_mask(), spec.deadline) < 0) {
+      return errno == ECONNRESET ? kRetry : -1;
+    }
   }
   held.release();
   // The server is done with the arguments once it has answered.

@@ -61,6 +61,8 @@ struct Process {
   // connections (primary sockets and call channels) of every door.
   std::atomic<int> threads{0};
   std::atomic<int> connections{0};
+  // Guards every pool's parked list and each connection's `listed`. Taken after no other lock.
+  std::mutex park_mu;
 };
 
 Process& proc_state();
@@ -112,6 +114,9 @@ void release_slot(Connection* c) {
   c->reply_block_size = 0;
   close_quietly(c->pending_reader_fd);
   c->pending_reader_fd = -1;
+  unmap_shuttle(c->shuttle);
+  c->shuttle = nullptr;
+  c->recall.store(false);
   c->notice.store(FrameKind{});
   uint64_t next_gen = static_cast<uint64_t>(gen_of(c->state.load()) + 1) << 32;
   c->state.store(next_gen);
@@ -162,7 +167,10 @@ void post_unref(Door* d) {
 // Closes a connection held by the caller (kBusy held, or kArmed taken away by a closer). When a
 // door descriptor's last reference is closed, the call channels attached through it close too:
 // nobody can reach them any more but through a cache of the client that still may.
+void unlist_parked(Connection* c);
+
 void close_conn(Connection* c) {
+  if (c->state.load() & kParked) unlist_parked(c);
   Door* d = c->door;
   uint64_t key = event_key(c, gen_of(c->state.load()));
   // What to close once d->mu is released, with everything read of them while it was held: once
@@ -213,15 +221,17 @@ void close_conn(Connection* c) {
   if (last) free_door_if_unused(d);
 }
 
-// Registers fd (ours from now on) as a connection of d and arms it. nullptr with errno on error,
-// in which case fd is closed.
-Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 0,
-                     uint64_t via = 0) {
+// Registers fd (ours from now on) as a connection of d and arms it; a channel's shuttle is the
+// connection's from now on too. nullptr with errno on error, in which case fd is closed.
+Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 0, uint64_t via = 0,
+                     ShuttlePage* shuttle = nullptr) {
   Connection* c = acquire_slot();
   if (c == nullptr) {
     close_quietly(fd);
+    unmap_shuttle(shuttle);
     return nullptr;
   }
+  c->shuttle = shuttle;
   c->fd = fd;
   c->kind = kind;
   c->door = d;
@@ -252,6 +262,8 @@ Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 
   return c;
 }
 
+void recall_parked(Connection* c, uint32_t gen);
+
 // Takes the connection an event named; false when the event is stale.
 bool take(Connection* c, uint32_t gen) {
   uint64_t s = c->state.load();
@@ -260,6 +272,12 @@ bool take(Connection* c, uint32_t gen) {
     if (s & kArmed) {
       if (c->state.compare_exchange_weak(s, (s & ~kArmed) | kBusy)) return true;
       continue;
+    }
+    if (s & kParked) {
+      // Socket traffic or a hang-up on a channel whose worker is parked on its shuttle: the
+      // worker leaves and re-arms the channel, and the event comes again.
+      recall_parked(c, gen);
+      return false;
     }
     if (s & kBusy) {
       // Its previous holder re-armed it in epoll and is about to mark it armed.
@@ -329,7 +347,10 @@ void request_close(Connection* c, uint32_t gen, FrameKind notice) {
     }
     if (s & kBusy) {
       c->notice.store(notice);
-      if (c->state.compare_exchange_weak(s, s | kCloseReq)) return;
+      if (c->state.compare_exchange_weak(s, s | kCloseReq)) {
+        if (s & kParked) recall_parked(c, gen);
+        return;
+      }
       continue;
     }
     return;
@@ -405,7 +426,12 @@ struct Worker {
   DescMeta out_meta[kMaxDescs];
   int out_fds[kMaxDescs + 1];
   alignas(DOORS_DATA_ALIGN) char buf[kMaxFrameBytes];  // inline data lands at buf + 32
-  bool counted = false;  // in Process::threads, from its first wait for a call until it ends
+  bool counted = false;        // in Process::threads, from its first wait for a call until it ends
+  bool via_shuttle = false;    // the current call came through its channel's shuttle
+  Connection* park = nullptr;  // the channel to park on once back in the loop
+  int pinned_cpu = -1;         // while parked: the CPU this thread is confined to
+  bool home_known = false;     // home: its affinity before it was first pinned
+  cpu_set_t home;
 
   ~Worker() {
     if (counted) proc_state().threads.fetch_sub(1);
@@ -553,8 +579,19 @@ void detach_for_peer(Connection* c, Received& rx) {
 // request.
 bool attach_channel(Connection* via, Received& rx) {
   Door* d = via->door;
-  if (rx.frame.desc_num != 1 || (rx.frame.flags & kNewArena)) return false;
+  if (rx.frame.desc_num < 1 || rx.frame.desc_num > 2 || (rx.frame.flags & kNewArena)) {
+    return false;
+  }
   int fd = rx.fds[0];
+  ShuttlePage* shuttle = nullptr;
+  if (rx.frame.desc_num == 2) {
+    shuttle = map_shuttle(rx.fds[1]);  // takes the descriptor
+    if (shuttle == nullptr) {
+      rx.nfds = 0;
+      close_quietly(fd);
+      return false;
+    }
+  }
   rx.nfds = 0;
   int type = 0, domain = 0, on = 1;
   socklen_t len = sizeof(type);
@@ -562,23 +599,29 @@ bool attach_channel(Connection* via, Received& rx) {
       (len = sizeof(domain), ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len)) != 0 ||
       domain != AF_UNIX) {
     close_quietly(fd);
+    unmap_shuttle(shuttle);
     return false;
   }
   // The client set SO_PASSCRED before passing it; setting it again costs nothing and does not
   // depend on the client's good will.
   ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
   // On failure (ENOMEM...) the client's call sees the channel hang up.
-  add_conn(d, fd, ConnKind::kChannel, 0, 0, event_key(via, gen_of(via->state.load())));
+  add_conn(d, fd, ConnKind::kChannel, 0, 0, event_key(via, gen_of(via->state.load())), shuttle);
   return true;
 }
 
 // Starts watching c for its client's hang-up while this thread runs a procedure for it.
-void watch_for_abort(Connection* c) {
+// A parked channel is already in the epoll set for its hang-up (see start_parking).
+void watch_for_abort(Connection* c, bool parked) {
   {
     std::lock_guard lk(c->cancel_mu);
     c->watched = true;
     c->cancelled = false;
     c->holder = pthread_self();
+  }
+  if (parked) {
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, nullptr);
+    return;
   }
   epoll_event ev{};
   ev.events = EPOLLRDHUP | EPOLLONESHOT;
@@ -613,6 +656,247 @@ bool cancel_abandoned(Connection* c, uint32_t gen) {
 // null-reference check, a known false positive for that special exception object. GCC 12 does
 // not honour the narrower no_sanitize("null") there, only the whole of UBSan being off.
 #define DOORS_CATCHES_FORCED_UNWIND __attribute__((no_sanitize_undefined))
+
+// ---------------------------------------------------------------------------------------------
+// Parking (shuttle.h). After answering a call on a channel that has a shuttle, the worker may
+// stay with that channel: it confines itself to the CPU its caller last called from and waits on
+// the shuttle's futex. The client's next call is a write to the page and a futex wake, which the
+// kernel delivers on the caller's own CPU: the caller sleeps, its CPU runs the procedure at once,
+// and no socket message, epoll event or wake-up of another CPU is involved. A parked worker
+// leaves when it is recalled (socket traffic or a hang-up on the channel, a close request, its
+// pool running out of idle threads), when its channel stays quiet for kParkLinger, or when a
+// reply must go through the socket.
+
+constexpr timespec kParkLinger = {0, 50'000'000};
+
+// Parked workers per pool, at most: enough for one per client thread of a busy machine, few
+// enough that parked threads never hold much memory.
+int max_parked() {
+  static const int n = [] {
+    long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return static_cast<int>(2 * (cpus > 0 ? cpus : 1));
+  }();
+  return n;
+}
+
+void unlist_parked(Connection* c) {
+  Process& p = proc_state();
+  std::lock_guard lk(p.park_mu);
+  if (!c->listed) return;
+  Pool* pool = c->door->pool;
+  if (c->park_prev) c->park_prev->park_next = c->park_next;
+  if (c->park_next) c->park_next->park_prev = c->park_prev;
+  if (pool->parked == c) pool->parked = c->park_next;
+  c->park_prev = c->park_next = nullptr;
+  c->listed = false;
+  --pool->nparked;
+  c->state.fetch_and(~kParked);
+}
+
+// Tells the worker parked on c (when one still is) to leave. Under park_mu, so that the shuttle
+// is still mapped: its worker unlists c before anything can unmap it.
+void recall_locked(Connection* c) {
+  c->recall.store(true);
+  std::atomic<uint32_t>& st = c->shuttle->state;
+  uint32_t s = kShuttleParked;
+  if (!st.compare_exchange_strong(s, kShuttleIdle) && s == kShuttleReply) {
+    st.compare_exchange_strong(s, kShuttleReplyLeft);
+  }
+  futex_wake(&st);  // a call in progress (kShuttleCall) is answered first; then it leaves
+}
+
+void recall_parked(Connection* c, uint32_t gen) {
+  Process& p = proc_state();
+  std::lock_guard lk(p.park_mu);
+  if (c->listed && gen_of(c->state.load()) == gen) recall_locked(c);
+}
+
+// The pool has no idle thread left: the worker parked longest goes back to it.
+void recall_one(Pool* pool) {
+  Process& p = proc_state();
+  std::lock_guard lk(p.park_mu);
+  Connection* oldest = pool->parked;
+  while (oldest != nullptr && oldest->park_next != nullptr) oldest = oldest->park_next;
+  if (oldest != nullptr) recall_locked(oldest);
+}
+
+void pin_to(Worker& w, int32_t cpu) {
+  if (cpu == w.pinned_cpu) return;
+  if (!w.home_known) {
+    if (::sched_getaffinity(0, sizeof(w.home), &w.home) != 0) return;
+    w.home_known = true;
+  }
+  // The CPU is the client's word: only one this thread may run on anyway is taken.
+  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &w.home) || CPU_COUNT(&w.home) < 2) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(0, sizeof(one), &one) == 0) w.pinned_cpu = cpu;
+}
+
+void unpin(Worker& w) {
+  if (w.pinned_cpu < 0) return;
+  ::sched_setaffinity(0, sizeof(w.home), &w.home);
+  w.pinned_cpu = -1;
+}
+
+// After a call on c that came through its socket: whether this worker parks on c. When it does,
+// c is listed, marked kParked, watched in epoll for socket traffic and hang-up, and its shuttle
+// says kShuttleParked before the reply is sent, so the client's next call can use it.
+bool start_parking(Connection* c, Worker& w) {
+  Door* d = c->door;
+  Pool* pool = d->pool;
+  if (c->shuttle == nullptr || c->kind != ConnKind::kChannel || d->revoked.load() || w.doomed ||
+      (c->state.load() & kCloseReq) || pool->idle.load() < 1) {
+    return false;
+  }
+  Process& p = proc_state();
+  {
+    std::lock_guard lk(p.park_mu);
+    if (pool->nparked >= max_parked()) return false;
+    c->park_prev = nullptr;
+    c->park_next = pool->parked;
+    if (pool->parked) pool->parked->park_prev = c;
+    pool->parked = c;
+    ++pool->nparked;
+    c->listed = true;
+    c->recall.store(false);
+    c->state.fetch_or(kParked);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+  ev.data.u64 = event_key(c, gen_of(c->state.load()));
+  if (::epoll_ctl(pool->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    unlist_parked(c);
+    return false;
+  }
+  c->shuttle_creds = w.rx.creds;  // the kernel's, on the message just answered
+  c->shuttle->state.store(kShuttleParked, std::memory_order_release);
+  return true;
+}
+
+// Whether the worker parked on c may stay after answering the current call.
+bool may_stay_parked(Connection* c, const Worker& w) {
+  return !c->recall.load() && !(c->state.load() & kCloseReq) && !c->door->revoked.load() &&
+         !w.doomed;
+}
+
+// Waits on c's shuttle for the next call. True with a call in the page; false when the worker
+// is to leave (recalled, closing, quiet for kParkLinger, or a state no server would have set).
+bool await_shuttle_call(Connection* c, Worker& w) {
+  ShuttlePage* page = c->shuttle;
+  pin_to(w, __atomic_load_n(&page->caller_cpu, __ATOMIC_RELAXED));
+  for (;;) {
+    uint32_t s = page->state.load(std::memory_order_acquire);
+    if (s == kShuttleCall || s == kShuttleCallSlow) return true;
+    if (s != kShuttleParked && s != kShuttleReply) return false;
+    if (!c->recall.load() && !(c->state.load() & kCloseReq)) {
+      timespec linger = kParkLinger;
+      if (futex_wait(&page->state, s, &linger) == 0 || errno != ETIMEDOUT) continue;
+    }
+    // Leaving: a client that then calls finds the page says so, and uses the socket.
+    if (page->state.compare_exchange_strong(
+            s, s == kShuttleReply ? kShuttleReplyLeft : kShuttleIdle)) {
+      return false;
+    }
+  }
+}
+
+// The worker stops being parked on c and gives c back to its pool.
+void leave_parking(Connection* c) {
+  unlist_parked(c);
+  rearm(c);
+}
+
+// Posts an answer in c's shuttle and wakes the client; stay: this worker stays parked.
+void post_shuttle_answer(Connection* c, const Outgoing& out, bool stay) {
+  ShuttlePage* page = c->shuttle;
+  memcpy(&page->frame, &out.frame, sizeof(Frame));
+  const void* data = out.inline_data != nullptr ? out.inline_data : out.body;
+  if (!(out.frame.flags & kDataInArena) && out.frame.data_size > 0) {
+    memcpy(page->data, data, out.frame.data_size);
+  }
+  uint32_t prev =
+      page->state.exchange(stay ? kShuttleReply : kShuttleReplyLeft, std::memory_order_acq_rel);
+  if (prev == kShuttleCallSlow) {
+    send_simple(c->fd, FrameKind::kShuttleWake);  // the client waits on the socket now
+  } else {
+    futex_wake(&page->state);
+  }
+}
+
+enum class After { kRearm, kPark };
+
+// Sends the answer to the current call the way it came (shuttle or socket) and decides what the
+// worker does next.
+After send_answer(Connection* c, Worker& w, const Outgoing& out) {
+  if (w.via_shuttle) {
+    bool fits = out.nfds == 0 &&
+                ((out.frame.flags & kDataInArena) || out.frame.data_size <= kShuttleDataMax);
+    if (fits) {
+      bool stay = may_stay_parked(c, w);
+      post_shuttle_answer(c, out, stay);
+      return stay ? After::kPark : After::kRearm;
+    }
+    // Descriptors or a new arena: only the socket carries them; the worker leaves.
+    send_frame(c->fd, out);
+    c->shuttle->state.store(kShuttleSocketReply, std::memory_order_release);
+    futex_wake(&c->shuttle->state);
+    return After::kRearm;
+  }
+  bool park = start_parking(c, w);
+  send_frame(c->fd, out);
+  return park ? After::kPark : After::kRearm;
+}
+
+// What the worker does once a call on c is answered.
+void after_call(Connection* c, Worker& w, After next) {
+  if (next == After::kPark) {
+    w.park = c;
+  } else if (w.via_shuttle) {
+    leave_parking(c);
+  } else {
+    rearm(c);
+  }
+}
+
+// Answers the current call with a bare frame (an error or a refusal), then moves on.
+void answer_simple(Connection* c, Worker& w, FrameKind kind, int error) {
+  Outgoing out;
+  out.frame.magic = kFrameMagic;
+  out.frame.kind = kind;
+  out.frame.error = error;
+  after_call(c, w, send_answer(c, w, out));
+}
+
+void dispatch(Connection* c, Worker& w);
+
+// Serves the call in c's shuttle: copies it out of the page (once; the client may rewrite the
+// page at any moment) and dispatches it as a call that came through the socket would be.
+void serve_shuttle_call(Connection* c, Worker& w) {
+  ShuttlePage* page = c->shuttle;
+  w.via_shuttle = true;
+  if (c->door->revoked.load()) {
+    answer_simple(c, w, FrameKind::kRevoked, 0);
+    return;
+  }
+  Received& rx = w.rx;
+  memcpy(&rx.frame, &page->frame, sizeof(Frame));
+  const Frame& f = rx.frame;
+  bool inline_data = !(f.flags & kDataInArena);
+  if (f.magic != kFrameMagic || f.kind != FrameKind::kCall || f.desc_num != 0 ||
+      (f.flags & ~(kDataInArena | kNoResults)) != 0 ||
+      (inline_data && f.data_size > kShuttleDataMax)) {
+    close_conn(c);  // as for a malformed message: the channel is dropped
+    return;
+  }
+  if (inline_data && f.data_size > 0) memcpy(w.buf + sizeof(Frame), page->data, f.data_size);
+  page->taken.store(1, std::memory_order_release);
+  rx.inline_data = w.buf + sizeof(Frame);
+  rx.nfds = 0;
+  rx.creds = c->shuttle_creds;
+  dispatch(c, w);
+}
 
 // DOOR_UNREF notifications wait while invocations of the door are running (door_create(3C)).
 void invocation_started(Door* d) {
@@ -684,8 +968,7 @@ DOORS_CATCHES_FORCED_UNWIND void dispatch(Connection* c, Worker& w) {
   }
   if (refuse != 0) {
     rx.close_fds();
-    send_simple(c->fd, FrameKind::kError, refuse);
-    rearm(c);
+    answer_simple(c, w, FrameKind::kError, refuse);
     return;
   }
 
@@ -729,7 +1012,7 @@ DOORS_CATCHES_FORCED_UNWIND void dispatch(Connection* c, Worker& w) {
   w.creds = rx.creds;
   bool cancellable = !(d->attributes & DOOR_NO_CANCEL) && c->kind == ConnKind::kChannel;
   invocation_started(d);
-  if (cancellable) watch_for_abort(c);
+  if (cancellable) watch_for_abort(c, w.via_shuttle);
   try {
     d->proc(d->cookie, argp, f.data_size, dp, ndesc);
   } catch (abi::__forced_unwind&) {
@@ -752,8 +1035,7 @@ DOORS_CATCHES_FORCED_UNWIND void dispatch(Connection* c, Worker& w) {
     close_conn(c);
     return;
   }
-  send_simple(c->fd, FrameKind::kError, EINTR);
-  rearm(c);
+  answer_simple(c, w, FrameKind::kError, EINTR);
 }
 
 void serve(Connection* c, Worker& w) {
@@ -835,12 +1117,21 @@ void serve(Connection* c, Worker& w) {
   sigsetjmp(w.base, 0);  // door_return comes back here
   for (;;) {
     w.current = nullptr;
+    w.via_shuttle = false;
     if (w.doomed) {
       // This thread was cancelled for an abandoned call after that call had ended: act on the
       // pending cancellation now, between invocations, rather than in a later procedure.
       pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, nullptr);
       for (;;) pthread_testcancel();
     }
+    if (Connection* c = std::exchange(w.park, nullptr)) {
+      if (await_shuttle_call(c, w)) {
+        serve_shuttle_call(c, w);  // returns only when the procedure did not door_return
+        continue;
+      }
+      leave_parking(c);
+    }
+    unpin(w);
     Pool* pool = w.bound ? &w.bound->private_pool : &p.shared;
     if (pool->epfd < 0) DOORS_ASSERT(ensure_shared_pool() == 0, "epoll_create1");
     pool->idle.fetch_add(1);
@@ -856,7 +1147,10 @@ void serve(Connection* c, Worker& w) {
     if (c == nullptr) continue;
     if ((ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && cancel_abandoned(c, gen)) continue;
     if (!take(c, gen)) continue;
-    if (idle_before == 1) deplete(pool);
+    if (idle_before == 1) {
+      recall_one(pool);
+      deplete(pool);
+    }
     serve(c, w);
   }
 }
@@ -868,10 +1162,12 @@ void before_fork() {
   Process& p = proc_state();
   p.mu.lock();
   p.slots.mu.lock();
+  p.park_mu.lock();
 }
 
 void after_fork_parent() {
   Process& p = proc_state();
+  p.park_mu.unlock();
   p.slots.mu.unlock();
   p.mu.unlock();
 }
@@ -898,6 +1194,8 @@ void after_fork_child() {
   p.attachments.clear();
   p.shared.epfd = -1;
   p.shared.idle.store(0);
+  p.shared.parked = nullptr;
+  p.shared.nparked = 0;
   p.shared_started = false;
   t.used = 0;
   t.free_list.clear();
@@ -908,7 +1206,9 @@ void after_fork_child() {
     w->current = nullptr;
     w->bound = nullptr;
     w->counted = false;  // the child is no server: this thread never waits for a call again
+    w->park = nullptr;
   }
+  p.park_mu.unlock();
   t.mu.unlock();
   p.mu.unlock();
 }
@@ -1286,14 +1586,15 @@ extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* de
   out.meta = w.out_meta;
   out.fds = w.out_fds;
   out.nfds = nfds;
-  send_frame(c->fd, out);  // a client that has gone away loses nothing it still waits for
+  // A client that has gone away loses nothing it still waits for.
+  After next = send_answer(c, w, out);
   close_quietly(reader_fd);
   for (uint_t i = 0; i < ndesc; ++i) {
     if (desc[i].d_attributes & DOOR_RELEASE) close_quietly(desc[i].d_data.d_desc.d_descriptor);
   }
   w.current = nullptr;
   invocation_ended(c->door);
-  rearm(c);
+  after_call(c, w, next);
   siglongjmp(w.base, 1);
 }
 

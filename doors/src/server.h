@@ -11,11 +11,13 @@
 #include <mutex>
 
 #include "arena.h"
+#include "shuttle.h"
 #include "wire.h"
 
 namespace doors::detail {
 
 struct Door;
+struct Connection;
 
 // A pool of server threads: the process's shared pool, or a DOOR_PRIVATE door's own. Idle
 // threads wait on the pool's epoll set (leader/follower): a request wakes exactly one of them,
@@ -26,6 +28,9 @@ struct Pool {
   std::atomic<int> epfd{-1};
   std::atomic<int> idle{0};
   Door* private_door = nullptr;  // null for the shared pool
+  // Threads parked on a channel's shuttle ("Parking" in server.cpp), under Process::park_mu.
+  Connection* parked = nullptr;
+  int nparked = 0;
 };
 
 enum class ConnKind : uint8_t {
@@ -41,6 +46,7 @@ enum class ConnKind : uint8_t {
 inline constexpr uint64_t kArmed = 0x1;     // in its pool's epoll set, waiting for an event
 inline constexpr uint64_t kBusy = 0x2;      // a worker holds it
 inline constexpr uint64_t kCloseReq = 0x4;  // close it when the worker holding it is done
+inline constexpr uint64_t kParked = 0x8;    // with kBusy: its worker is parked on its shuttle
 
 // One socket of a door served here. Slots are never freed, only reused, so a worker holding a
 // stale epoll event can still look at the state word and see that the event is stale.
@@ -72,6 +78,14 @@ struct Connection {
   char* reply_block = nullptr;  // doors_reply_buffer's block (the outstanding one), if any
   size_t reply_block_size = 0;
   int pending_reader_fd = -1;  // a new result arena the client has not been sent yet
+
+  // kChannel: the client's shuttle page (shuttle.h), and what a parked worker needs of it.
+  ShuttlePage* shuttle = nullptr;
+  SenderCreds shuttle_creds;        // of the socket message after which the worker parked
+  std::atomic<bool> recall{false};  // the parked worker must leave after the current call
+  bool listed = false;              // in its pool's parked list (Process::park_mu)
+  Connection* park_prev = nullptr;
+  Connection* park_next = nullptr;
 };
 
 struct Door {

@@ -57,7 +57,7 @@ bool parse_hex(const char* in, uint64_t* v) {
   return true;
 }
 
-bool valid_kind(FrameKind k) { return k >= FrameKind::kCall && k <= FrameKind::kStats; }
+bool valid_kind(FrameKind k) { return k >= FrameKind::kCall && k <= FrameKind::kShuttleWake; }
 
 }  // namespace
 

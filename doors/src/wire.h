@@ -17,7 +17,8 @@ enum class FrameKind : uint16_t {
   kReply,         // server -> client: door_return's results
   kError,         // server -> client: the call failed with `error` (an errno)
   kRevoked,       // server -> client: the door is revoked; the call did not run
-  kAttach,        // client -> server: carries a new channel socket for the same door
+  kAttach,        // client -> server: carries a new channel socket for the same door, and the
+                  // channel's shuttle page (shuttle.h) as a second descriptor
   kInfoRequest,   // client -> server: door_info / door_getparam figures, please
   kInfo,          // server -> client: answer to kInfoRequest (body: WireInfo)
   kHello,         // client -> listener: carries the opened attached file as proof of access
@@ -28,6 +29,8 @@ enum class FrameKind : uint16_t {
                   // descriptor of the path; answered with kError (error 0 on success)
   kStatsRequest,  // client -> server: doors_server_stats figures, please
   kStats,         // server -> client: answer to kStatsRequest (body: WireStats)
+  kShuttleWake,   // server -> client: the reply is in the channel's shuttle (shuttle.h), for a
+                  // client that stopped waiting on the shuttle's futex (kShuttleCallSlow)
 };
 
 // Frame flags.
