@@ -960,6 +960,8 @@ extern "C" DOORS_EXPORT int doors_server_stats(int fd, doors_server_stats_t* out
   out->dss_shm_bytes = w.shm_bytes;
   out->dss_calls = w.calls;
   out->dss_tag = w.tag;
+  out->dss_parked_threads = w.parked_threads;
+  out->dss_shuttle_calls = w.shuttle_calls;
   return 0;
 }
 

@@ -892,6 +892,7 @@ void serve_shuttle_call(Connection* c, Worker& w) {
   }
   if (inline_data && f.data_size > 0) memcpy(w.buf + sizeof(Frame), page->data, f.data_size);
   page->taken.store(1, std::memory_order_release);
+  c->door->shuttle_calls.fetch_add(1, std::memory_order_relaxed);
   rx.inline_data = w.buf + sizeof(Frame);
   rx.nfds = 0;
   rx.creds = c->shuttle_creds;
@@ -1278,6 +1279,15 @@ bool local_server_stats(uint64_t id, WireStats* out) {
   out->id = id;
   out->tag = d->tag.load();
   out->calls = d->calls.load(std::memory_order_relaxed);
+  out->shuttle_calls = d->shuttle_calls.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lk(p.park_mu);
+    int parked = p.shared.nparked;
+    for (auto& [door_id, door] : p.doors) {
+      if (door->attributes.load() & DOOR_PRIVATE) parked += door->private_pool.nparked;
+    }
+    out->parked_threads = static_cast<uint32_t>(parked);
+  }
   int idle = p.shared.idle.load();
   for (auto& [door_id, door] : p.doors) {
     if (door->attributes.load() & DOOR_PRIVATE) idle += door->private_pool.idle.load();

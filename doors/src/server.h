@@ -98,9 +98,10 @@ struct Door {
   std::atomic<uint64_t> data_max{SIZE_MAX};
   std::atomic<uint64_t> data_min{0};
   std::atomic<uint64_t> desc_max{0};
-  std::atomic<uint64_t> tag{0};    // doors_set_tag
-  std::atomic<uint64_t> calls{0};  // invocations of proc, for doors_server_stats
-  Pool* pool = nullptr;            // shared pool, or private_pool
+  std::atomic<uint64_t> tag{0};            // doors_set_tag
+  std::atomic<uint64_t> calls{0};          // invocations of proc, for doors_server_stats
+  std::atomic<uint64_t> shuttle_calls{0};  // of those, the ones that came through a shuttle
+  Pool* pool = nullptr;                    // shared pool, or private_pool
 
   std::mutex mu;  // guards the list below
   Connection* conns = nullptr;

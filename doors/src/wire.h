@@ -81,13 +81,14 @@ struct WireStats {
   uint32_t doors;
   uint32_t attachments;
   uint32_t connections;
-  uint32_t reserved;
+  uint32_t parked_threads;
   uint64_t shm_bytes;
   uint64_t calls;
   uint64_t tag;
   uint64_t id;  // the door the figures are about
+  uint64_t shuttle_calls;
 };
-static_assert(sizeof(WireStats) == 64);
+static_assert(sizeof(WireStats) == 72);
 
 // SCM_RIGHTS carries at most SCM_MAX_FD (253) descriptors; one slot is kept for an arena.
 inline constexpr unsigned kMaxDescs = 252;

@@ -103,6 +103,7 @@ void stats(Introspection::StatsResults::Builder results, int door_fd) {
   auto pool = s.initPool();
   pool.setThreads(ds.dss_threads);
   pool.setIdleThreads(ds.dss_idle_threads);
+  // A parked thread waits for its caller's next call: busy for everyone else.
   pool.setBusyThreads(ds.dss_threads - ds.dss_idle_threads);
   pool.setMinThreads(f.min_threads.load());
   pool.setMaxThreads(f.max_threads.load());

@@ -235,8 +235,9 @@ TEST(DoorUcred, CallerChangedGroups_SeesItsGroups) {
   EXPECT_EQ(got, (std::vector<gid_t>{1111, 2222}));
 }
 
-// The same descriptor, the same thread's connection to the door: a call as root, then ids
-// change, then a call as 65534. Each call is seen with the ids it was made with.
+// The same descriptor, the same thread's connection to the door: calls as root (after which a
+// server thread is parked on the connection, and calls travel through its shuttle page), then
+// ids change, then a call as 65534. Each call is seen with the ids it was made with.
 TEST(DoorUcred, CallerChangedIdsBetweenCalls_EachCallSeesItsIds) {
   REQUIRE_ROOT();
   CredServer s;
@@ -248,7 +249,11 @@ TEST(DoorUcred, CallerChangedIdsBetweenCalls_EachCallSeesItsIds) {
     report.pid = ::getpid();
     UniqueFd d = open_door(s.path);
     if (!d.valid()) return send_report(reports, {report.pid, kOpen, errno, {}, {}});
-    if (call_into(d.get(), &report.first, report, kFirstCall)) {
+    bool called = true;
+    for (int i = 0; i < 20 && called; ++i) {
+      called = call_into(d.get(), &report.first, report, kFirstCall);
+    }
+    if (called) {
       if (!become_nobody({}))
         report = {report.pid, kChangeIds, errno, {}, {}};
       else

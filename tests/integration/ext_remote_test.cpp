@@ -63,6 +63,25 @@ TEST_F(DoorsServerStats, DoorOfAnotherProcess_TheServersFigures) {
   EXPECT_GE(sut.dss_connections, 2u);
 }
 
+// After a call through the socket, the server thread parks on the caller's channel, and the
+// caller's next calls without descriptors travel through the channel's shuttle page. (The first
+// calls may find no spare thread to park yet: the pool is still growing.)
+TEST_F(DoorsServerStats, RepeatedCalls_MostTravelThroughTheShuttle) {
+  constexpr int kCalls = 400;
+  for (int i = 0; i < kCalls; ++i) {
+    CallOutcome call = call_door(client_.get(), "abc");
+    ASSERT_EQ(call.rc, 0) << std::strerror(call.err);
+    ASSERT_EQ(call.data, transformed("abc"));
+  }
+  doors_server_stats_t sut;
+
+  ASSERT_EQ(doors_server_stats(client_.get(), &sut), 0) << std::strerror(errno);
+
+  EXPECT_EQ(sut.dss_calls, static_cast<uint64_t>(kCalls));
+  EXPECT_GE(sut.dss_shuttle_calls, static_cast<uint64_t>(kCalls / 2));
+  EXPECT_LT(sut.dss_shuttle_calls, static_cast<uint64_t>(kCalls));  // the first one never does
+}
+
 TEST_F(DoorsServerStats, TagSetByTheServer_SeenByClients) {
   ASSERT_EQ(server_->command('T'), 0);
   doors_server_stats_t sut;

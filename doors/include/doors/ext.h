@@ -5,11 +5,10 @@
 #ifndef DOORS_EXT_H
 #define DOORS_EXT_H
 
+#include <door.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include <door.h>
 
 #ifndef _DOORS_NOTHROW
 /* Like glibc's __THROW: C++ callers know these functions never throw. */
@@ -103,17 +102,20 @@ int doors_new_reference(int fd) _DOORS_NOTHROW;
  * holder of a door descriptor may ask; the figures are a snapshot, each read on its own.
  */
 typedef struct doors_server_stats {
-  pid_t dss_pid;             /* the server process */
-  uint32_t dss_threads;      /* server threads in its pools (shared and private) */
-  uint32_t dss_idle_threads; /* of those, the ones waiting for a call */
-  uint32_t dss_doors;        /* doors it serves */
-  uint32_t dss_attachments;  /* paths it has fattach'ed */
-  uint32_t dss_connections;  /* open door descriptors and call channels of its doors' clients */
-  uint32_t dss_reserved0;
-  uint64_t dss_shm_bytes;    /* shared memory it has mapped for door arguments and results */
-  uint64_t dss_calls;        /* (door) invocations of the door procedure so far */
-  uint64_t dss_tag;          /* (door) its tag (doors_set_tag), 0 when it has none */
-  uint64_t dss_reserved[4];
+  pid_t dss_pid;               /* the server process */
+  uint32_t dss_threads;        /* server threads in its pools (shared and private) */
+  uint32_t dss_idle_threads;   /* of those, the ones waiting for a call */
+  uint32_t dss_doors;          /* doors it serves */
+  uint32_t dss_attachments;    /* paths it has fattach'ed */
+  uint32_t dss_connections;    /* open door descriptors and call channels of its doors' clients */
+  uint32_t dss_parked_threads; /* of those, the ones parked on a caller's channel: they wait for
+                                 that caller's next call, and are neither idle nor busy */
+  uint64_t dss_shm_bytes;      /* shared memory it has mapped for door arguments and results */
+  uint64_t dss_calls;          /* (door) invocations of the door procedure so far */
+  uint64_t dss_tag;            /* (door) its tag (doors_set_tag), 0 when it has none */
+  uint64_t dss_shuttle_calls;  /* (door) of its invocations, those whose call came through the
+                                  caller's shuttle page rather than a socket message */
+  uint64_t dss_reserved[3];
 } doors_server_stats_t;
 
 /*
