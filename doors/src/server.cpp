@@ -992,6 +992,13 @@ DOORS_CATCHES_FORCED_UNWIND void dispatch(Connection* c, Worker& w) {
         close_conn(c);
         return;
       }
+      if (f.data_size <= kInlineDataMax) {
+        // Small enough for a socket message: the client put it in its arena only because its
+        // shuttle page is smaller still. The procedure gets the private, writable copy a socket
+        // message gives (DEVIATIONS.md 3: only larger arguments are read-only, in place).
+        memcpy(w.buf + sizeof(Frame), argp, f.data_size);
+        argp = w.buf + sizeof(Frame);
+      }
     } else {
       argp = const_cast<char*>(rx.inline_data);
     }
@@ -1570,7 +1577,9 @@ extern "C" DOORS_EXPORT int door_return(char* data, size_t size, door_desc_t* de
     // Built in place by the procedure (doors_reply_buffer): nothing to copy.
     out.frame.flags |= kDataInArena;
     out.frame.arena_offset = c->result_offset + static_cast<uint64_t>(data - c->reply_block);
-  } else if (size > kInlineDataMax) {
+  } else if (size > kInlineDataMax || (w.via_shuttle && size > kShuttleDataMax)) {
+    // Results too large for a shuttle go through the arena too, so that the worker can stay
+    // parked (only a new arena's descriptor needs the socket).
     uint64_t offset;
     char* dst = allocate_results(c, size, &offset);
     if (dst == nullptr) {

@@ -83,6 +83,24 @@ TEST(Deviation, SmallArgumentsAreWritable) {
   EXPECT_EQ(probe.rc, 1) << std::strerror(probe.err);
 }
 
+// Arguments too large for a channel's shuttle page (16 KiB) but not over 64 KiB travel in the
+// client's arena once a server thread is parked on the channel; the procedure still gets them
+// as the writable copy a socket message gives.
+TEST(Deviation, ArgumentsUpTo64KiBAreWritableAfterManyCalls) {
+  LocalDoor door(probing_handler());
+  ASSERT_GE(door.fd(), 0);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(call_door(door.fd(), "warm up").rc, 0);
+
+  for (std::size_t size : {std::size_t{20} << 10, std::size_t{64} << 10}) {
+    CallOutcome sut = call_door(door.fd(), std::string(size, 'x'));
+
+    ASSERT_EQ(sut.rc, 0) << std::strerror(sut.err);
+    WriteProbe probe{};
+    ASSERT_TRUE(read_value(sut.data, &probe));
+    EXPECT_EQ(probe.rc, 1) << size << " bytes: " << std::strerror(probe.err);
+  }
+}
+
 // DEVIATIONS.md 4: a procedure that returns without door_return gives its caller EINTR (as on
 // illumos), and its thread lives on (illumos would end it).
 TEST(Deviation, ProcedureFallingOffKeepsItsThread) {
