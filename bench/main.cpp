@@ -1,0 +1,307 @@
+// doors_bench: door calls beside their limits and their peers, between two processes, in one run.
+//
+// Every case forks its server before any thread exists; the parent is the client. Each server
+// reads every argument byte (it checksums them) and replies with 8 bytes, which the client
+// checks, so a mechanism that merely maps memory cannot look faster than one that copies.
+// Google Benchmark runs the registered cases; this file then prints one table of every case's
+// figures, a table of the issue's target ratios (all from this run), and writes the same as JSON.
+// Absolute numbers move 2-3x between machines: compare only the figures of one run.
+//
+// Flags of its own (the rest go to Google Benchmark, e.g. --benchmark_filter=door):
+//   --quick              about a minute: shorter cases, 200 idle connections
+//   --json FILE          where the JSON goes (default: no JSON)
+//   --thread-seconds S   how long each case with client threads runs
+#include <sys/resource.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cases.h"
+
+namespace bench {
+namespace {
+
+// Shows progress on stderr; the table comes from results() once every case ran.
+class ProgressReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) {
+        std::fprintf(stderr, "  %-34s ERROR: %s\n", run.benchmark_name().c_str(),
+                     run.error_message.c_str());
+        ++errors_;
+      } else {
+        std::fprintf(stderr, "  %-34s done\n", run.benchmark_name().c_str());
+      }
+    }
+  }
+  int errors() const { return errors_; }
+
+ private:
+  int errors_ = 0;
+};
+
+const Result* find(const std::string& name) {
+  auto it = results().find(name);
+  return it == results().end() || !it->second.error.empty() ? nullptr : &it->second;
+}
+
+std::string cell(double v, const char* fmt) {
+  if (std::isnan(v)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+void print_results() {
+  std::printf("\n%-32s %12s %10s %10s %10s %9s  %s\n", "case", "calls/s", "p50 us", "p99 us",
+              "MB/s", "fairness", "other");
+  for (const auto& [name, r] : results()) {
+    if (!r.error.empty()) {
+      std::printf("%-32s ERROR: %s\n", name.c_str(), r.error.c_str());
+      continue;
+    }
+    std::string other = std::isnan(r.value) ? "" : cell(r.value, "%.1f ") + r.unit;
+    std::printf("%-32s %12s %10s %10s %10s %9s  %s\n", name.c_str(),
+                cell(r.calls_per_s, "%.0f").c_str(), cell(r.p50_us, "%.2f").c_str(),
+                cell(r.p99_us, "%.2f").c_str(), cell(r.mb_per_s, "%.0f").c_str(),
+                cell(r.fairness, "%.2f").c_str(), other.c_str());
+  }
+}
+
+// One row of the ratio table: a figure of one case over the same figure of another (or, with
+// no denominator, the figure itself), against a target.
+struct Ratio {
+  std::string label;
+  std::string num;
+  std::string den;  // empty: the numerator's figure alone
+  double Result::*field;
+  bool at_most;  // the target is an upper bound (latency, memory), else a lower bound
+  double target;
+};
+
+std::vector<Ratio> ratios() {
+  std::vector<Ratio> v;
+  auto add = [&](std::string label, std::string num, std::string den, double Result::*field,
+                 bool at_most, double target) {
+    v.push_back({std::move(label), std::move(num), std::move(den), field, at_most, target});
+  };
+  using R = Result;
+  // 1. The null call against the blocking limit and the peers, fairness, one CPU.
+  add("1 door null p50 / futex same-CPU p50", "door_call/null", "futex/same_cpu", &R::p50_us, true,
+      2.0);
+  for (const char* peer : {"unix_stream", "pipe", "capnp", "grpc"}) {
+    add(std::string("1 door null p50 / ") + peer + " null p50", "door_call/null",
+        std::string(peer) + "/null", &R::p50_us, true, 0.2);
+  }
+  add("1 door fairness, 4 client threads", "door_call/null/threads:4", "", &R::fairness, false,
+      0.7);
+  add("1 single-CPU door null p50 / futex p50", "single_cpu/door_call/null", "single_cpu/futex",
+      &R::p50_us, true, 1.3);
+  // 2. The tail against the futex of the same placement.
+  add("2 door null p99 / futex unpinned p99", "door_call/null", "futex/unpinned", &R::p99_us, true,
+      1.5);
+  add("2 single-CPU door null p99 / futex p99", "single_cpu/door_call/null", "single_cpu/futex",
+      &R::p99_us, true, 1.5);
+  // 3. Moving arguments.
+  add("3 door 1 MiB MB/s / one-copy limit", "door_call/arg:1MiB", "one_copy/1MiB", &R::mb_per_s,
+      false, 0.8);
+  add("3 door 1 MiB MB/s / capnp", "door_call/arg:1MiB", "capnp/arg:1MiB", &R::mb_per_s, false,
+      1.7);
+  add("3 door 1 MiB MB/s / grpc", "door_call/arg:1MiB", "grpc/arg:1MiB", &R::mb_per_s, false, 3.5);
+  add("3 door 16 MiB MB/s / memcpy 16 MiB", "door_call/arg:16MiB", "memcpy/16MiB", &R::mb_per_s,
+      false, 0.4);
+  // 4. Throughput with client threads.
+  for (int n : {2, 4}) {
+    std::string t = "/null/threads:" + std::to_string(n);
+    std::string door = "door_call" + t;
+    std::string label = "4 door calls/s, " + std::to_string(n) + " threads / ";
+    add(label + "unix_stream", door, "unix_stream" + t, &R::calls_per_s, false, 1.0);
+    add(label + "capnp", door, "capnp" + t, &R::calls_per_s, false, 4.0);
+    add(label + "grpc", door, "grpc" + t, &R::calls_per_s, false, 6.0);
+  }
+  // 5. The typed stubs against door_call.
+  add("5 typed null p50 / door null p50", "typed/null", "door_call/null", &R::p50_us, true, 1.1);
+  add("5 typed 1 MiB MB/s / door 1 MiB", "typed/arg:1MiB", "door_call/arg:1MiB", &R::mb_per_s,
+      false, 0.9);
+  // 6. Memory.
+  add("6 server KiB RSS per idle connection", "memory/idle_connection", "", &R::value, true, 32);
+  return v;
+}
+
+struct RatioRow {
+  const Ratio* ratio;
+  double value;  // NaN when a case is missing or failed
+  const char* verdict;
+};
+
+std::vector<RatioRow> evaluate(const std::vector<Ratio>& rs) {
+  std::vector<RatioRow> rows;
+  for (const Ratio& r : rs) {
+    double value = NAN;
+    const Result* a = find(r.num);
+    const Result* b = r.den.empty() ? nullptr : find(r.den);
+    if (a != nullptr && (r.den.empty() || b != nullptr)) {
+      value = b == nullptr ? a->*r.field : a->*r.field / b->*r.field;
+    }
+    const char* verdict = std::isnan(value)                                     ? "n/a"
+                          : (r.at_most ? value <= r.target : value >= r.target) ? "met"
+                                                                                : "NOT met";
+    rows.push_back({&r, value, verdict});
+  }
+  return rows;
+}
+
+void print_ratios(const std::vector<RatioRow>& rows) {
+  std::printf("\n%-48s %9s  %-8s %s\n", "ratio (this run)", "value", "target", "");
+  for (const RatioRow& row : rows) {
+    char target[24];
+    std::snprintf(target, sizeof target, "%s %g",
+                  row.ratio->at_most ? "<=" : ">=", row.ratio->target);
+    std::printf("%-48s %9s  %-8s %s\n", row.ratio->label.c_str(), cell(row.value, "%.2f").c_str(),
+                target, row.verdict);
+  }
+}
+
+// JSON numbers: NaN becomes null.
+std::string num(double v) {
+  if (std::isnan(v) || std::isinf(v)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string str(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+bool write_json(const std::string& path, const std::vector<RatioRow>& rows) {
+  std::ofstream out(path);
+  if (!out) return false;
+  out << "{\n  \"cases\": [\n";
+  bool first = true;
+  for (const auto& [name, r] : results()) {
+    out << (first ? "" : ",\n") << "    {\"name\": " << str(name);
+    first = false;
+    if (!r.error.empty()) {
+      out << ", \"error\": " << str(r.error) << "}";
+      continue;
+    }
+    out << ", \"calls_per_s\": " << num(r.calls_per_s) << ", \"p50_us\": " << num(r.p50_us)
+        << ", \"p99_us\": " << num(r.p99_us) << ", \"MB_per_s\": " << num(r.mb_per_s)
+        << ", \"fairness\": " << num(r.fairness);
+    if (!r.unit.empty()) out << ", " << str(r.unit) << ": " << num(r.value);
+    out << "}";
+  }
+  out << "\n  ],\n  \"ratios\": [\n";
+  first = true;
+  for (const RatioRow& row : rows) {
+    out << (first ? "" : ",\n") << "    {\"label\": " << str(row.ratio->label)
+        << ", \"numerator\": " << str(row.ratio->num)
+        << ", \"denominator\": " << (row.ratio->den.empty() ? "null" : str(row.ratio->den))
+        << ", \"value\": " << num(row.value)
+        << ", \"target\": " << str(row.ratio->at_most ? "<=" : ">=")
+        << ", \"bound\": " << num(row.ratio->target) << ", \"verdict\": " << str(row.verdict)
+        << "}";
+    first = false;
+  }
+  out << "\n  ]\n}\n";
+  return static_cast<bool>(out);
+}
+
+// The memory case holds thousands of descriptors on each side; forked servers inherit this.
+void raise_nofile() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  using namespace bench;
+  bool quick = false;
+  std::string json;
+  double thread_seconds = NAN;
+  std::vector<char*> args{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick") {
+      quick = true;
+    } else if (a == "--json" && i + 1 < argc) {
+      json = argv[++i];
+    } else if (a == "--thread-seconds" && i + 1 < argc) {
+      thread_seconds = std::atof(argv[++i]);
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  // The default per-case time goes first, so a --benchmark_min_time given by hand wins.
+  static char quick_min_time[] = "--benchmark_min_time=0.2";
+  static char default_min_time[] = "--benchmark_min_time=1.5";
+  args.insert(args.begin() + 1, quick ? quick_min_time : default_min_time);
+  options().thread_seconds = std::isnan(thread_seconds) ? (quick ? 0.5 : 2.0) : thread_seconds;
+  options().idle_connections = quick ? 200 : 1000;
+  int args_count = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  // Flags first: --help exits here, before any server exists. Initialize starts no thread.
+  benchmark::Initialize(&args_count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 2;
+
+  raise_nofile();
+  Children children;
+  if (!start_limit_servers(children) || !start_door_servers(children) ||
+      !start_unix_servers(children) || !start_capnp_server(children) ||
+      !start_grpc_server(children)) {
+    return 1;
+  }
+  register_door_cases();
+  register_limit_cases();
+  register_unix_cases();
+  register_capnp_cases();
+  register_grpc_cases();
+
+  std::fprintf(stderr, "doors_bench: %zu CPUs allowed%s\n", allowed_cpus().size(),
+               quick ? ", quick run" : "");
+  ProgressReporter progress;
+  benchmark::RunSpecifiedBenchmarks(&progress);
+  benchmark::Shutdown();
+
+  print_results();
+  std::vector<Ratio> rs = ratios();
+  std::vector<RatioRow> rows = evaluate(rs);
+  print_ratios(rows);
+  bool ok = progress.errors() == 0;
+  if (!json.empty()) {
+    if (write_json(json, rows)) {
+      std::printf("\nJSON: %s\n", json.c_str());
+    } else {
+      std::fprintf(stderr, "error: cannot write %s\n", json.c_str());
+      ok = false;
+    }
+  }
+  ok &= children.stop();
+  return ok ? 0 : 1;
+}
