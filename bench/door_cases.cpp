@@ -4,6 +4,7 @@
 // Each door server is reached the way users reach one: it fattach()es a file in the run's
 // temporary directory and the client open()s the path. A door must be served by the process that
 // created it, so the forked child calls door_create and then signals readiness.
+#include <dirent.h>
 #include <door.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -181,12 +182,23 @@ long vm_rss_kib(pid_t pid) {
   fail("no VmRSS in /proc/" + std::to_string(pid) + "/status");
 }
 
+// Open descriptors of pid.
+int fd_count(pid_t pid) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) fail(errno_text(("opendir " + dir).c_str()));
+  int n = 0;
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
 // n client threads each open the door path and call through their descriptor, so the server
 // holds n connections: libdoors keeps one channel per client thread and door, so opening the
 // path n times from one thread would give one. The calls take turns, so the server's pool does
 // not grow for them and what is measured is the connections. Phase 1: a null call each (idle
 // connections); phase 2: a 64 KiB argument each (a connection right after a busy call).
-Result measure_memory() {
+std::vector<Result> measure_memory() {
   const int n = options().idle_connections;
   const std::vector<char> big = make_argument(64 * kKiB);
   const uint64_t big_sum = checksum(big.data(), big.size());
@@ -195,6 +207,7 @@ Result measure_memory() {
   door_call_once(main_fd, nullptr, 0, 0);
   door_call_once(main_fd, big.data(), big.size(), big_sum);
   long rss0 = vm_rss_kib(g_memory_pid);
+  int fds0 = fd_count(g_memory_pid);
 
   struct Shared {
     std::mutex mu;
@@ -256,11 +269,13 @@ Result measure_memory() {
   pthread_attr_destroy(&attr);
   const int started = static_cast<int>(threads.size());
   long rss1 = 0;
+  int fds1 = 0;
   long rss2 = 0;
   {
     std::unique_lock lk(s.mu);
     s.cv.wait(lk, [&] { return s.done == started; });
     rss1 = vm_rss_kib(g_memory_pid);
+    fds1 = fd_count(g_memory_pid);
     s.phase = 2;
     s.cv.notify_all();
     s.cv.wait(lk, [&] { return s.done == 2 * started; });
@@ -273,15 +288,21 @@ Result measure_memory() {
   if (!create_error.empty()) fail(create_error);
   if (!s.error.empty()) fail("memory case: " + s.error);
 
+  // The server must have held a descriptor (its end of the channel) per connection, or the
+  // figures above say nothing about connections.
+  if (fds1 - fds0 < n) {
+    fail("memory case: the server gained " + std::to_string(fds1 - fds0) + " descriptors for " +
+         std::to_string(n) + " connections");
+  }
+  Result idle;
+  idle.name = "memory/idle_connection";
+  idle.value = static_cast<double>(rss1 - rss0) / n;
+  idle.unit = "KiB_RSS";
   Result busy;
   busy.name = "memory/busy_connection";
   busy.value = static_cast<double>(rss2 - rss0) / n;
   busy.unit = "KiB_RSS";
-  results()[busy.name] = busy;  // a second figure of the same measurement
-  Result idle;
-  idle.value = static_cast<double>(rss1 - rss0) / n;
-  idle.unit = "KiB_RSS";
-  return idle;
+  return {idle, busy};
 }
 
 }  // namespace

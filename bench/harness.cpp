@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -53,9 +54,24 @@ void add_counters(benchmark::State& state, const Result& r) {
   if (!std::isnan(r.value)) state.counters[r.unit] = r.value;
 }
 
-void record(benchmark::State& state, Result r) {
-  add_counters(state, r);
-  results()[r.name] = std::move(r);
+// What the latest run of each case recorded, by case name; the reporter keeps it (in kept) when
+// Google Benchmark reports that run as final.
+std::map<std::string, std::vector<Result>>& pending() {
+  static std::map<std::string, std::vector<Result>> p;
+  return p;
+}
+std::map<std::string, std::vector<Result>>& kept() {  // by result name, one per repetition
+  static std::map<std::string, std::vector<Result>> k;
+  return k;
+}
+std::map<std::string, Result>& final_results() {
+  static std::map<std::string, Result> r;
+  return r;
+}
+
+void record(benchmark::State& state, const std::string& name, std::vector<Result> rs) {
+  if (!rs.empty()) add_counters(state, rs.front());
+  pending()[name] = std::move(rs);
 }
 
 void record_error(benchmark::State& state, const std::string& name, const std::string& what) {
@@ -63,7 +79,16 @@ void record_error(benchmark::State& state, const std::string& name, const std::s
   Result r;
   r.name = name;
   r.error = what;
-  results()[name] = std::move(r);
+  pending()[name] = {std::move(r)};
+}
+
+// The median of the figures that are not NaN.
+double median(std::vector<double> v) {
+  std::erase_if(v, [](double x) { return std::isnan(x); });
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 }  // namespace
@@ -336,9 +361,52 @@ void wait_for_stop_signal() {
 
 // ---- results ----
 
-std::map<std::string, Result>& results() {
-  static std::map<std::string, Result> r;
-  return r;
+const std::map<std::string, Result>& results() { return final_results(); }
+
+void ResultReporter::ReportRuns(const std::vector<Run>& runs) {
+  for (const Run& run : runs) {
+    if (run.run_type != Run::RT_Iteration) continue;  // Google Benchmark's own aggregates
+    const std::string& name = run.run_name.function_name;
+    auto it = pending().find(name);
+    if (run.error_occurred) {
+      std::fprintf(stderr, "  %-34s ERROR: %s\n", name.c_str(), run.error_message.c_str());
+      ++errors_;
+      if (it == pending().end()) {  // failed before it could say why
+        Result r;
+        r.name = name;
+        r.error = run.error_message;
+        kept()[name].push_back(r);
+      }
+    } else {
+      std::fprintf(stderr, "  %-34s done\n", name.c_str());
+    }
+    if (it == pending().end()) continue;
+    for (Result& r : it->second) kept()[r.name].push_back(std::move(r));
+    pending().erase(it);
+  }
+}
+
+void finalize_results() {
+  auto& out = final_results();
+  out.clear();
+  for (const auto& [name, reps] : kept()) {
+    Result r;
+    r.name = name;
+    for (const Result& rep : reps) {
+      if (!rep.error.empty() && r.error.empty()) r.error = rep.error;
+      if (!rep.unit.empty()) r.unit = rep.unit;
+    }
+    auto each = [&](double Result::*field) {
+      std::vector<double> v;
+      for (const Result& rep : reps) v.push_back(rep.*field);
+      r.*field = median(std::move(v));
+    };
+    for (double Result::*field : {&Result::calls_per_s, &Result::p50_us, &Result::p99_us,
+                                  &Result::mb_per_s, &Result::fairness, &Result::value}) {
+      each(field);
+    }
+    out[name] = std::move(r);
+  }
 }
 
 // ---- cases ----
@@ -373,7 +441,7 @@ void add_latency_case(const std::string& name, MakeCall make, size_t bytes_per_c
       if (bytes_per_call > 0) {
         state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes_per_call));
       }
-      record(state, std::move(r));
+      record(state, name, {std::move(r)});
     } catch (const std::exception& e) {
       record_error(state, name, e.what());
     }
@@ -390,6 +458,7 @@ void add_threads_case(const std::string& name, MakeCall make, int threads) {
       std::atomic<bool> go{false};
       std::atomic<bool> stop{false};
       std::mutex error_mu;
+      std::condition_variable failed;  // with error_mu: a thread set error and stop
       std::string error;
       auto body = [&](int i) {
         try {
@@ -412,6 +481,7 @@ void add_threads_case(const std::string& name, MakeCall make, int threads) {
           if (error.empty()) error = e.what();
           stop.store(true);
           ready.fetch_add(1);  // harmless if it already counted: main only waits for >= threads
+          failed.notify_all();
         }
       };
       std::vector<std::thread> pool;
@@ -421,8 +491,12 @@ void add_threads_case(const std::string& name, MakeCall make, int threads) {
       go.store(true, std::memory_order_release);
       auto until = start + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>(options().thread_seconds));
-      while (!stop.load() && Clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      {
+        // One wait for the whole run, not a polling loop: a thread of ours that wakes every
+        // few milliseconds is activity that changes where the scheduler places the client and
+        // server threads (a 10 ms poll made pipe/null/threads:1 differ from pipe/null).
+        std::unique_lock lk(error_mu);
+        failed.wait_until(lk, until, [&] { return stop.load(); });
       }
       stop.store(true);
       for (auto& t : pool) t.join();
@@ -449,7 +523,7 @@ void add_threads_case(const std::string& name, MakeCall make, int threads) {
       r.calls_per_s = static_cast<double>(total) / elapsed;
       r.fairness = hi > 0 ? static_cast<double>(lo) / static_cast<double>(hi) : NAN;
       set_percentiles(r, all);
-      record(state, std::move(r));
+      record(state, name, {std::move(r)});
     }
   };
   benchmark::RegisterBenchmark(name.c_str(), run)
@@ -458,24 +532,24 @@ void add_threads_case(const std::string& name, MakeCall make, int threads) {
       ->Unit(benchmark::kMillisecond);
 }
 
-void add_once_case(const std::string& name, std::function<Result()> measure) {
+void add_once_case(const std::string& name, std::function<std::vector<Result>()> measure) {
   auto run = [=](benchmark::State& state) {
     for (auto _ : state) {
       auto start = Clock::now();
-      Result r;
+      std::vector<Result> rs;
       try {
-        r = measure();
+        rs = measure();
       } catch (const std::exception& e) {
         record_error(state, name, e.what());
         return;
       }
       state.SetIterationTime(seconds(Clock::now() - start));
-      r.name = name;
-      record(state, std::move(r));
+      record(state, name, std::move(rs));
     }
   };
   benchmark::RegisterBenchmark(name.c_str(), run)
       ->Iterations(1)
+      ->Repetitions(1)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
 }

@@ -126,8 +126,25 @@ struct Result {
   std::string error;      // why the case failed, when it did
 };
 
-// Every case's latest result, by name (Google Benchmark's final run of a case comes last).
-std::map<std::string, Result>& results();
+// Every case's result once the run is over (finalize_results()): with repetitions, the median of
+// each figure over the repetitions; a case that failed in any repetition carries the error.
+const std::map<std::string, Result>& results();
+
+// Takes each final run of a case from Google Benchmark (the runs that only probe for an iteration
+// count are never reported), keeps what the case recorded for it, and shows progress on stderr.
+class ResultReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override;
+  // Cases that failed.
+  int errors() const { return errors_; }
+
+ private:
+  int errors_ = 0;
+};
+
+// Computes results() from the runs the reporter kept.
+void finalize_results();
 
 // ---- cases ----
 
@@ -146,7 +163,8 @@ void add_latency_case(const std::string& name, MakeCall make, size_t bytes_per_c
 // options().thread_seconds: calls/s in total, p50/p99 over every call, fairness.
 void add_threads_case(const std::string& name, MakeCall make, int threads);
 
-// A case that measures once and records its own Result (its name is set for it).
-void add_once_case(const std::string& name, std::function<Result()> run);
+// A case that measures once, in one repetition whatever the flags say (e.g. memory growth, which
+// a second pass in the same server would not see again). It returns its results, each named.
+void add_once_case(const std::string& name, std::function<std::vector<Result>()> run);
 
 }  // namespace bench
