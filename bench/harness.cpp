@@ -54,10 +54,14 @@ void add_counters(benchmark::State& state, const Result& r) {
   if (!std::isnan(r.value)) state.counters[r.unit] = r.value;
 }
 
-// What the latest run of each case recorded, by case name; the reporter keeps it (in kept) when
-// Google Benchmark reports that run as final.
-std::map<std::string, std::vector<Result>>& pending() {
-  static std::map<std::string, std::vector<Result>> p;
+// What each run of a case recorded, in run order, by case name: the runs that probe for an
+// iteration count (first pass only; later passes reuse the count), then one final run per pass.
+// Google Benchmark reports a case's final runs together once all its passes are done (even when
+// the passes are interleaved with other cases'), so the last n entries are its n final runs; the
+// reporter keeps those (in kept) and drops the rest.
+using Recorded = std::vector<Result>;  // what one run recorded (usually one Result)
+std::map<std::string, std::vector<Recorded>>& pending() {
+  static std::map<std::string, std::vector<Recorded>> p;
   return p;
 }
 std::map<std::string, std::vector<Result>>& kept() {  // by result name, one per repetition
@@ -71,7 +75,7 @@ std::map<std::string, Result>& final_results() {
 
 void record(benchmark::State& state, const std::string& name, std::vector<Result> rs) {
   if (!rs.empty()) add_counters(state, rs.front());
-  pending()[name] = std::move(rs);
+  pending()[name].push_back(std::move(rs));
 }
 
 void record_error(benchmark::State& state, const std::string& name, const std::string& what) {
@@ -79,7 +83,7 @@ void record_error(benchmark::State& state, const std::string& name, const std::s
   Result r;
   r.name = name;
   r.error = what;
-  pending()[name] = {std::move(r)};
+  pending()[name].push_back({std::move(r)});
 }
 
 // The median of the figures that are not NaN.
@@ -364,25 +368,30 @@ void wait_for_stop_signal() {
 const std::map<std::string, Result>& results() { return final_results(); }
 
 void ResultReporter::ReportRuns(const std::vector<Run>& runs) {
+  std::map<std::string, size_t> finals;  // final runs reported now, by case
   for (const Run& run : runs) {
     if (run.run_type != Run::RT_Iteration) continue;  // Google Benchmark's own aggregates
     const std::string& name = run.run_name.function_name;
-    auto it = pending().find(name);
+    ++finals[name];
     if (run.error_occurred) {
       std::fprintf(stderr, "  %-34s ERROR: %s\n", name.c_str(), run.error_message.c_str());
       ++errors_;
-      if (it == pending().end()) {  // failed before it could say why
-        Result r;
-        r.name = name;
-        r.error = run.error_message;
-        kept()[name].push_back(r);
-      }
     } else {
       std::fprintf(stderr, "  %-34s done\n", name.c_str());
     }
-    if (it == pending().end()) continue;
-    for (Result& r : it->second) kept()[r.name].push_back(std::move(r));
-    pending().erase(it);
+  }
+  for (const auto& [name, n] : finals) {
+    std::vector<Recorded> recorded = std::move(pending()[name]);
+    pending().erase(name);
+    if (recorded.size() < n) {  // failed before it could record anything
+      Result r;
+      r.name = name;
+      r.error = "no result recorded";
+      kept()[name].push_back(r);
+    }
+    for (size_t i = recorded.size() > n ? recorded.size() - n : 0; i < recorded.size(); ++i) {
+      for (Result& r : recorded[i]) kept()[r.name].push_back(std::move(r));
+    }
   }
 }
 
@@ -395,6 +404,9 @@ void finalize_results() {
     for (const Result& rep : reps) {
       if (!rep.error.empty() && r.error.empty()) r.error = rep.error;
       if (!rep.unit.empty()) r.unit = rep.unit;
+    }
+    for (const Result& rep : reps) {
+      if (!std::isnan(rep.p50_us)) r.p50_passes.push_back(rep.p50_us);
     }
     auto each = [&](double Result::*field) {
       std::vector<double> v;

@@ -119,11 +119,12 @@ struct Result {
   double calls_per_s = NAN;
   double p50_us = NAN;
   double p99_us = NAN;
-  double mb_per_s = NAN;  // argument bytes per second / 1e6
-  double fairness = NAN;  // min/max calls per client thread
-  double value = NAN;     // a case's own figure (e.g. KiB of RSS), named by unit
-  std::string unit;       // of value
-  std::string error;      // why the case failed, when it did
+  double mb_per_s = NAN;           // argument bytes per second / 1e6
+  double fairness = NAN;           // min/max calls per client thread
+  double value = NAN;              // a case's own figure (e.g. KiB of RSS), named by unit
+  std::string unit;                // of value
+  std::string error;               // why the case failed, when it did
+  std::vector<double> p50_passes;  // after finalize_results(): each pass's p50, in run order
 };
 
 // Every case's result once the run is over (finalize_results()): with repetitions, the median of

@@ -13,6 +13,7 @@
 //   --thread-seconds S   how long each case with client threads runs
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +48,15 @@ void print_results() {
       continue;
     }
     std::string other = std::isnan(r.value) ? "" : cell(r.value, "%.1f ") + r.unit;
+    // Passes whose p50 differ more than 2x caught the case in different CPU placements: the
+    // median then depends on which placement two of the three passes found.
+    if (r.p50_passes.size() > 1) {
+      auto [lo, hi] = std::minmax_element(r.p50_passes.begin(), r.p50_passes.end());
+      if (*hi > 2 * *lo) {
+        other += "passes disagree, p50 us:";
+        for (double v : r.p50_passes) other += " " + cell(v, "%.1f");
+      }
+    }
     std::printf("%-32s %12s %10s %10s %10s %9s  %s\n", name.c_str(),
                 cell(r.calls_per_s, "%.0f").c_str(), cell(r.p50_us, "%.2f").c_str(),
                 cell(r.p99_us, "%.2f").c_str(), cell(r.mb_per_s, "%.0f").c_str(),
@@ -173,10 +183,21 @@ std::string str(const std::string& s) {
   return out + "\"";
 }
 
-bool write_json(const std::string& path, const std::vector<RatioRow>& rows) {
+// The first three fields of /proc/loadavg: other work on the machine makes every figure noisy.
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+bool write_json(const std::string& path, const std::vector<RatioRow>& rows,
+                const std::string& load_before, const std::string& load_after) {
   std::ofstream out(path);
   if (!out) return false;
-  out << "{\n  \"cases\": [\n";
+  out << "{\n  \"cpus\": " << allowed_cpus().size()
+      << ",\n  \"loadavg_before\": " << str(load_before)
+      << ",\n  \"loadavg_after\": " << str(load_after) << ",\n  \"cases\": [\n";
   bool first = true;
   for (const auto& [name, r] : results()) {
     out << (first ? "" : ",\n") << "    {\"name\": " << str(name);
@@ -187,7 +208,9 @@ bool write_json(const std::string& path, const std::vector<RatioRow>& rows) {
     }
     out << ", \"calls_per_s\": " << num(r.calls_per_s) << ", \"p50_us\": " << num(r.p50_us)
         << ", \"p99_us\": " << num(r.p99_us) << ", \"MB_per_s\": " << num(r.mb_per_s)
-        << ", \"fairness\": " << num(r.fairness);
+        << ", \"fairness\": " << num(r.fairness) << ", \"p50_us_passes\": [";
+    for (size_t i = 0; i < r.p50_passes.size(); ++i) out << (i ? ", " : "") << num(r.p50_passes[i]);
+    out << "]";
     if (!r.unit.empty()) out << ", " << str(r.unit) << ": " << num(r.value);
     out << "}";
   }
@@ -270,20 +293,26 @@ int main(int argc, char** argv) {
   register_capnp_cases();
   register_grpc_cases();
 
-  std::fprintf(stderr, "doors_bench: %zu CPUs allowed%s\n", allowed_cpus().size(),
-               quick ? ", quick run" : "");
+  const std::string load_before = loadavg();
+  std::fprintf(stderr, "doors_bench: %zu CPUs allowed%s; load average %s\n", allowed_cpus().size(),
+               quick ? ", quick run" : "", load_before.c_str());
   ResultReporter progress;
   benchmark::RunSpecifiedBenchmarks(&progress);
   benchmark::Shutdown();
   finalize_results();
+  const std::string load_after = loadavg();
 
   print_results();
   std::vector<Ratio> rs = ratios();
   std::vector<RatioRow> rows = evaluate(rs);
   print_ratios(rows);
+  std::printf(
+      "\nload average before %s, after %s (%zu CPUs): other work on the machine makes "
+      "every figure noisy\n",
+      load_before.c_str(), load_after.c_str(), allowed_cpus().size());
   bool ok = progress.errors() == 0;
   if (!json.empty()) {
-    if (write_json(json, rows)) {
+    if (write_json(json, rows, load_before, load_after)) {
       std::printf("\nJSON: %s\n", json.c_str());
     } else {
       std::fprintf(stderr, "error: cannot write %s\n", json.c_str());
