@@ -8,7 +8,7 @@
 // Absolute numbers move 2-3x between machines: compare only the figures of one run.
 //
 // Flags of its own (the rest go to Google Benchmark, e.g. --benchmark_filter=door):
-//   --quick              about a minute: one pass of shorter cases
+//   --quick              under a minute: one pass of shorter cases
 //   --json FILE          where the JSON goes (default: no JSON)
 //   --thread-seconds S   how long each case with client threads runs
 #include <sys/resource.h>

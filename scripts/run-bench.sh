@@ -6,7 +6,7 @@
 #
 #   bash scripts/run-bench.sh [--quick] [--json FILE] [other doors_bench or --benchmark_* flags]
 #
-# A default run takes about 3-4 minutes on 2 CPUs, --quick about one. The JSON goes to
+# A default run takes about 3 minutes on 2 CPUs, --quick under one. The JSON goes to
 # build/bench/results.json unless --json says otherwise. A ratio that is NOT met is a result, not
 # a failure: the script fails only when the build fails, a case fails or a server dies.
 set -euo pipefail
