@@ -15,6 +15,10 @@ packages=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  libgrpc++-dev            # bench/: the gRPC C++ peer (optional; bench builds without it)
+  libprotobuf-dev          # bench/: the gRPC peer's messages
+  protobuf-compiler        # bench/: protoc, for the gRPC peer's bench.proto
+  protobuf-compiler-grpc   # bench/: grpc_cpp_plugin, for the gRPC peer's service stubs
   binutils         # readelf, used by tests/install/run.sh
 )
 
