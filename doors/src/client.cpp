@@ -630,6 +630,21 @@ struct CallSpec {
 // is not one a futex hand-off speeds up.
 constexpr long kShuttleWaitNs = 1'000'000;
 
+// Moves the calling thread to `cpu` (the server's suggestion, ShuttlePage::suggested_cpu) the way
+// the scheduler's balancer would: confined there for an instant, then given its own affinity
+// back, which leaves it running there. Only a CPU it may run on anyway.
+void move_to(int32_t cpu) {
+  cpu_set_t mine;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || ::sched_getaffinity(0, sizeof(mine), &mine) != 0 ||
+      !CPU_ISSET(cpu, &mine) || CPU_COUNT(&mine) < 2 || ::sched_getcpu() == cpu) {
+    return;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(0, sizeof(one), &one) == 0) ::sched_setaffinity(0, sizeof(mine), &mine);
+}
+
 // Copies the reply in ch's shuttle into t.rx, as recv_frame would have received it. The page is
 // the server's to write too: it is read once, and checked.
 int read_shuttle_reply(ClientThread& t, Channel* ch) {
@@ -650,6 +665,11 @@ int read_shuttle_reply(ClientThread& t, Channel* ch) {
   rx.inline_data = t.buf + sizeof(Frame);
   rx.nfds = 0;
   rx.creds = {};
+  int32_t suggested = __atomic_load_n(&page->suggested_cpu, __ATOMIC_RELAXED);
+  if (suggested != -1) {
+    __atomic_store_n(&page->suggested_cpu, -1, __ATOMIC_RELAXED);
+    move_to(suggested);
+  }
   return 1;
 }
 

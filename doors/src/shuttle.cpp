@@ -21,6 +21,7 @@ int create_shuttle(ShuttlePage** page) {
   void* m = ::mmap(nullptr, kShuttleBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (m == MAP_FAILED) return -1;
   *page = static_cast<ShuttlePage*>(m);  // a fresh memfd reads as zeros: kShuttleIdle
+  (*page)->suggested_cpu = -1;
   return fd.release();
 }
 

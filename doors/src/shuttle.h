@@ -48,7 +48,10 @@ struct ShuttlePage {
   // 0 from the client with each call, 1 from the server once it has read it: a call whose
   // server hangs up before taking it never ran, and is retried like one its socket never read.
   std::atomic<uint32_t> taken;
-  char pad[52];  // the state word has its cache line to itself
+  // A CPU the server would rather the caller ran on (-1: none), to spread callers and their
+  // server threads over the CPUs; the caller moves there once, and its affinity is unchanged.
+  int32_t suggested_cpu;
+  char pad[48];  // the state word has its cache line to itself
   Frame frame;   // the call's or the reply's header (kind, flags, sizes, error)
   alignas(DOORS_DATA_ALIGN) char data[kShuttleBytes - 64 - sizeof(Frame)];
 };
