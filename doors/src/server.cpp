@@ -665,7 +665,9 @@ bool cancel_abandoned(Connection* c, uint32_t gen) {
 // kernel delivers on the caller's own CPU: the caller sleeps, its CPU runs the procedure at once,
 // and no socket message, epoll event or wake-up of another CPU is involved. A parked worker
 // leaves when it is recalled (socket traffic or a hang-up on the channel, a close request, its
-// pool running out of idle threads), when its channel stays quiet for kParkLinger, or when a
+// pool running out of idle threads), when its channel stays quiet for kParkLinger (an idle
+// thread of its pool looks for such channels every kParkLinger; the parked thread itself waits
+// without a timer, which would cost each call a timer set and cancelled), or when a
 // reply must go through the socket.
 
 constexpr timespec kParkLinger = {0, 50'000'000};
@@ -711,6 +713,29 @@ void recall_parked(Connection* c, uint32_t gen) {
   Process& p = proc_state();
   std::lock_guard lk(p.park_mu);
   if (c->listed && gen_of(c->state.load()) == gen) recall_locked(c);
+}
+
+// Recalls the workers parked on channels that had no call since the last sweep, at most once a
+// kParkLinger per pool; an idle thread of the pool sweeps when its wait for events times out.
+void sweep_quiet(Pool* pool) {
+  timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t ns = now.tv_sec * 1'000'000'000LL + now.tv_nsec;
+  int64_t last = pool->last_sweep_ns.load();
+  if (ns - last < kParkLinger.tv_nsec * 4 / 5 ||
+      !pool->last_sweep_ns.compare_exchange_strong(last, ns)) {
+    return;
+  }
+  Process& p = proc_state();
+  std::lock_guard lk(p.park_mu);
+  for (Connection* c = pool->parked; c != nullptr; c = c->park_next) {
+    uint32_t served = c->served.load(std::memory_order_relaxed);
+    if (served == c->served_at_sweep) {
+      recall_locked(c);
+    } else {
+      c->served_at_sweep = served;
+    }
+  }
 }
 
 // The pool has no idle thread left: the worker parked longest goes back to it.
@@ -798,6 +823,7 @@ bool start_parking(Connection* c, Worker& w) {
     if (pool->parked) pool->parked->park_prev = c;
     pool->parked = c;
     ++pool->nparked;
+    c->served_at_sweep = c->served.load(std::memory_order_relaxed);
     c->listed = true;
     c->recall.store(false);
     c->state.fetch_or(kParked);
@@ -830,8 +856,8 @@ bool await_shuttle_call(Connection* c, Worker& w) {
     if (s == kShuttleCall || s == kShuttleCallSlow) return true;
     if (s != kShuttleParked && s != kShuttleReply) return false;
     if (!c->recall.load() && !(c->state.load() & kCloseReq)) {
-      timespec linger = kParkLinger;
-      if (futex_wait(&page->state, s, &linger) == 0 || errno != ETIMEDOUT) continue;
+      futex_wait(&page->state, s, nullptr);
+      continue;
     }
     // Leaving: a client that then calls finds the page says so, and uses the socket.
     if (page->state.compare_exchange_strong(
@@ -931,6 +957,7 @@ void serve_shuttle_call(Connection* c, Worker& w) {
   }
   if (inline_data && f.data_size > 0) memcpy(w.buf + sizeof(Frame), page->data, f.data_size);
   page->taken.store(1, std::memory_order_release);
+  c->served.fetch_add(1, std::memory_order_relaxed);
   c->door->shuttle_calls.fetch_add(1, std::memory_order_relaxed);
   rx.inline_data = w.buf + sizeof(Frame);
   rx.nfds = 0;
@@ -1183,10 +1210,14 @@ void serve(Connection* c, Worker& w) {
     if (pool->epfd < 0) DOORS_ASSERT(ensure_shared_pool() == 0, "epoll_create1");
     pool->idle.fetch_add(1);
     epoll_event ev;
-    int n = ::epoll_wait(pool->epfd, &ev, 1, -1);
+    // While threads are parked, an idle thread wakes now and then to send quiet ones back.
+    int timeout_ms =
+        pool->nparked.load() > 0 ? static_cast<int>(kParkLinger.tv_nsec / 1'000'000) : -1;
+    int n = ::epoll_wait(pool->epfd, &ev, 1, timeout_ms);
     int idle_before = pool->idle.fetch_sub(1);
     if (n != 1) {
       DOORS_ASSERT(n == 0 || errno == EINTR, "epoll_wait on a pool's set");
+      if (n == 0) sweep_quiet(pool);
       continue;
     }
     Connection* c = slot_at(static_cast<uint32_t>(ev.data.u64 >> 32));

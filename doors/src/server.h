@@ -30,7 +30,8 @@ struct Pool {
   Door* private_door = nullptr;  // null for the shared pool
   // Threads parked on a channel's shuttle ("Parking" in server.cpp), under Process::park_mu.
   Connection* parked = nullptr;
-  int nparked = 0;
+  std::atomic<int> nparked{0};            // written under park_mu; read without it by idle threads
+  std::atomic<int64_t> last_sweep_ns{0};  // when an idle thread last looked for quiet channels
 };
 
 enum class ConnKind : uint8_t {
@@ -83,6 +84,8 @@ struct Connection {
   ShuttlePage* shuttle = nullptr;
   SenderCreds shuttle_creds;        // of the socket message after which the worker parked
   std::atomic<bool> recall{false};  // the parked worker must leave after the current call
+  std::atomic<uint32_t> served{0};  // shuttle calls served while parked (by its worker only)
+  uint32_t served_at_sweep = 0;     // `served` at the last sweep (Process::park_mu)
   bool listed = false;              // in its pool's parked list (Process::park_mu)
   Connection* park_prev = nullptr;
   Connection* park_next = nullptr;

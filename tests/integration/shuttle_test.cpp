@@ -182,6 +182,31 @@ TEST_F(ShuttleParking, CallerThreadEnds_ParkedThreadLeaves) {
   EXPECT_EQ(call_placement(d).allowed, static_cast<int>(allowed_cpus().size()));
 }
 
+// A caller that stops calling (but keeps its channel) gets its parked thread taken back after a
+// linger (50 ms), so that a thread is not held for a caller that has gone quiet.
+TEST_F(ShuttleParking, QuietCaller_ParkedThreadLeavesAfterALinger) {
+  int d = client_.get();
+  std::atomic<bool> called{false};
+  std::atomic<bool> leave{false};
+  std::thread caller([&, d] {
+    for (int i = 0; i < 50; ++i) call_cpu(d);
+    called.store(true);
+    while (!leave.load()) std::this_thread::sleep_for(1ms);  // quiet, channel open
+  });
+  Deadline deadline = Deadline::standard();
+  while (!called.load() && !deadline.expired()) std::this_thread::sleep_for(1ms);
+  doors_server_stats_t s = stats_of(d);
+  while (s.dss_parked_threads != 0 && !deadline.expired()) {
+    std::this_thread::sleep_for(1ms);  // polling a figure with a deadline, not synchronising
+    s = stats_of(d);
+  }
+  leave.store(true);
+  caller.join();
+
+  EXPECT_EQ(s.dss_parked_threads, 0u);
+  EXPECT_GE(s.dss_shuttle_calls, 1u);
+}
+
 // However many callers, no more than four parked threads per CPU.
 TEST_F(ShuttleParking, ManyCallers_FewParkedThreads) {
   int d = client_.get();
