@@ -3,10 +3,14 @@
 // memcpy in one process; and the one-copy limit, a copy into shared memory that a process on the
 // other CPU then reads.
 #include <linux/futex.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -104,6 +108,34 @@ MakeCall futex_null(Shm* shm) {
   return [shm](int) -> Call { return [shm] { round_trip(shm, 0, 0); }; };
 }
 
+// The futex round trip plus the system calls door_call(3C)'s semantics cost its caller on top of
+// the two futex calls: getpeername (is fd a door, and which), rt_sigprocmask twice (signals held
+// from before the call is posted until the caller waits where a signal interrupts it, so that
+// EINTR comes even under SA_RESTART) and getresuid/getresgid (a server must see the caller's
+// credentials as they are at the call). The floor of a door call that keeps those promises.
+MakeCall futex_with_door_syscalls(Shm* shm) {
+  return [shm](int) -> Call {
+    auto sock = std::make_shared<std::array<int, 2>>();
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock->data()) != 0) {
+      fail("socketpair");
+    }
+    return [shm, sock] {
+      sockaddr_un peer;
+      socklen_t len = sizeof(peer);
+      ::getpeername((*sock)[0], reinterpret_cast<sockaddr*>(&peer), &len);
+      sigset_t all, caller;
+      sigfillset(&all);
+      ::pthread_sigmask(SIG_BLOCK, &all, &caller);
+      uid_t u[3];
+      gid_t g[3];
+      ::getresuid(&u[0], &u[1], &u[2]);
+      ::getresgid(&g[0], &g[1], &g[2]);
+      round_trip(shm, 0, 0);
+      ::pthread_sigmask(SIG_SETMASK, &caller, nullptr);
+    };
+  };
+}
+
 MakeCall one_copy(size_t size) {
   return [size](int) -> Call {
     auto arg = std::make_shared<std::vector<char>>(make_argument(size));
@@ -164,6 +196,8 @@ void register_limit_cases() {
   add_latency_case("futex/unpinned", futex_null(&g_unpinned), 0);
   add_latency_case("futex/same_cpu", futex_null(&g_same_cpu), 0, g_same_cpu_id);
   add_latency_case("single_cpu/futex", futex_null(&g_cpu0), 0, g_cpu0_id);
+  add_latency_case("single_cpu/futex+door_syscalls", futex_with_door_syscalls(&g_cpu0), 0,
+                   g_cpu0_id);
   add_latency_case("memcpy/1MiB", memcpy_case(kMiB), kMiB);
   add_latency_case("memcpy/16MiB", memcpy_case(16 * kMiB), 16 * kMiB);
   add_latency_case("one_copy/1MiB", one_copy(kMiB), kMiB, g_client_cpu);
