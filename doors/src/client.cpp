@@ -594,17 +594,23 @@ namespace {
 // has arrived, so that none can slip in between and be missed by the wait (see await_reply).
 class SignalsHeld {
  public:
-  SignalsHeld() {
-    sigset_t all;
-    sigfillset(&all);
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
-      sigdelset(&all, sig);
-    pthread_sigmask(SIG_BLOCK, &all, &caller_);
-  }
+  SignalsHeld() { pthread_sigmask(SIG_BLOCK, &held(), &caller_); }
   ~SignalsHeld() { release(); }
   SignalsHeld(const SignalsHeld&) = delete;
   SignalsHeld& operator=(const SignalsHeld&) = delete;
   const sigset_t* caller_mask() const { return &caller_; }
+
+  // Every signal but the synchronous ones (faults must still reach their handlers).
+  static const sigset_t& held() {
+    static const sigset_t set = [] {
+      sigset_t s;
+      sigfillset(&s);
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
+        sigdelset(&s, sig);
+      return s;
+    }();
+    return set;
+  }
   void release() {
     if (held_) pthread_sigmask(SIG_SETMASK, &caller_, nullptr);
     held_ = false;

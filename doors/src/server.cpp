@@ -432,6 +432,7 @@ struct Worker {
   int pinned_cpu = -1;         // while parked: the CPU this thread is confined to
   unsigned since_rebalance = 0;  // calls since it last compared CPUs (place)
   bool home_known = false;       // home: its affinity before it was first pinned
+  std::vector<int> home_list;    // the CPUs in home
   cpu_set_t home;
 
   ~Worker() {
@@ -781,8 +782,8 @@ int least_crowded(const Worker& w, int cpu) {
     return g_parked_on[c].load(std::memory_order_relaxed) - (c == w.pinned_cpu ? 1 : 0);
   };
   int least = cpu;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &w.home) && load(c) < load(least)) least = c;
+  for (int c : w.home_list) {
+    if (load(c) < load(least)) least = c;
   }
   return load(cpu) >= load(least) + 1 ? least : cpu;
 }
@@ -794,9 +795,14 @@ void place(Worker& w, ShuttlePage* page) {
   if (!w.home_known) {
     if (::sched_getaffinity(0, sizeof(w.home), &w.home) != 0) return;
     w.home_known = true;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &w.home)) w.home_list.push_back(c);
+    }
   }
   // The CPU is the client's word: only one this thread may run on anyway is taken.
-  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &w.home) || CPU_COUNT(&w.home) < 2) return;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || w.home_list.size() < 2 || !CPU_ISSET(cpu, &w.home)) {
+    return;
+  }
   if (cpu == w.pinned_cpu && ++w.since_rebalance < kRebalanceEvery) return;
   w.since_rebalance = 0;
   int target = least_crowded(w, cpu);
