@@ -633,8 +633,11 @@ struct CallSpec {
 // waits on the futex its signals stay blocked (they are caught once it waits on the socket, with
 // the caller's mask, and the call then ends with EINTR as door_call(3C) requires) and a server
 // that died goes unnoticed, so this bounds how late either is seen; a call that takes this long
-// is not one a futex hand-off speeds up.
-constexpr long kShuttleWaitNs = 1'000'000;
+// is not one a futex hand-off speeds up. It is longer than a scheduler tick (at most 10 ms): a
+// timer due before the CPU's next tick makes the kernel reprogram the CPU's timer at every wait,
+// which on a virtual machine exits to the hypervisor (measured: two callers sharing one CPU made
+// 200k calls/s with a 1 ms bound, 300k with 5 ms or none).
+constexpr long kShuttleWaitNs = 20'000'000;
 
 // Moves the calling thread to `cpu` (the server's suggestion, ShuttlePage::suggested_cpu) the way
 // the scheduler's balancer would: confined there for an instant, then given its own affinity
