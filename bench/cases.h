@@ -37,4 +37,14 @@ inline constexpr Payload kPeerPayloads[] = {
     {"null", 0}, {"arg:64KiB", 64 * kKiB}, {"arg:1MiB", kMiB}};
 inline constexpr int kThreadCounts[] = {1, 2, 4};
 
+// Registers a peer's cases: "<peer>/<payload>" for each of kPeerPayloads and
+// "<peer>/null/threads:N" for each of kThreadCounts; caller(size) makes its client side.
+inline void add_peer_cases(const std::string& peer, const std::function<MakeCall(size_t)>& caller) {
+  for (const Payload& p : kPeerPayloads)
+    add_latency_case(peer + "/" + p.label, caller(p.size), p.size);
+  for (int threads : kThreadCounts) {
+    add_threads_case(peer + "/null/threads:" + std::to_string(threads), caller(0), threads);
+  }
+}
+
 }  // namespace bench

@@ -72,13 +72,6 @@ bool start_capnp_server(Children& children) {
   return children.spawn_ready("capnp server", run_capnp_server) != -1;
 }
 
-void register_capnp_cases() {
-  for (const Payload& p : kPeerPayloads) {
-    add_latency_case(std::string("capnp/") + p.label, capnp_caller(p.size), p.size);
-  }
-  for (int threads : kThreadCounts) {
-    add_threads_case("capnp/null/threads:" + std::to_string(threads), capnp_caller(0), threads);
-  }
-}
+void register_capnp_cases() { add_peer_cases("capnp", capnp_caller); }
 
 }  // namespace bench

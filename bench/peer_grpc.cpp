@@ -73,14 +73,7 @@ bool start_grpc_server(Children& children) {
   return children.spawn_ready("grpc server", run_grpc_server) != -1;
 }
 
-void register_grpc_cases() {
-  for (const Payload& p : kPeerPayloads) {
-    add_latency_case(std::string("grpc/") + p.label, grpc_caller(p.size), p.size);
-  }
-  for (int threads : kThreadCounts) {
-    add_threads_case("grpc/null/threads:" + std::to_string(threads), grpc_caller(0), threads);
-  }
-}
+void register_grpc_cases() { add_peer_cases("grpc", grpc_caller); }
 
 }  // namespace bench
 

@@ -158,15 +158,8 @@ bool start_unix_servers(Children& children) {
 }
 
 void register_unix_cases() {
-  for (const Payload& p : kPeerPayloads) {
-    add_latency_case(std::string("unix_stream/") + p.label, socket_caller(p.size), p.size);
-    add_latency_case(std::string("pipe/") + p.label, pipe_caller(p.size), p.size);
-  }
-  for (int threads : kThreadCounts) {
-    add_threads_case("unix_stream/null/threads:" + std::to_string(threads), socket_caller(0),
-                     threads);
-    add_threads_case("pipe/null/threads:" + std::to_string(threads), pipe_caller(0), threads);
-  }
+  add_peer_cases("unix_stream", socket_caller);
+  add_peer_cases("pipe", pipe_caller);
 }
 
 }  // namespace bench
