@@ -829,7 +829,8 @@ bool start_parking(Connection* c, Worker& w) {
     if (pool->parked) pool->parked->park_prev = c;
     pool->parked = c;
     ++pool->nparked;
-    c->served_at_sweep = c->served.load(std::memory_order_relaxed);
+    // Not the sweep's figure: the first sweep after parking never sends it back, however soon.
+    c->served_at_sweep = c->served.load(std::memory_order_relaxed) - 1;
     c->listed = true;
     c->recall.store(false);
     c->state.fetch_or(kParked);
@@ -1216,14 +1217,16 @@ void serve(Connection* c, Worker& w) {
     if (pool->epfd < 0) DOORS_ASSERT(ensure_shared_pool() == 0, "epoll_create1");
     pool->idle.fetch_add(1);
     epoll_event ev;
-    // While threads are parked, an idle thread wakes now and then to send quiet ones back.
-    int timeout_ms =
-        pool->nparked.load() > 0 ? static_cast<int>(kParkLinger.tv_nsec / 1'000'000) : -1;
+    // While threads are parked, an idle thread wakes now and then to send quiet ones back; it
+    // also looks when an event wakes it, since a steady trickle of events would keep its wait
+    // from ever timing out (sweep_quiet itself looks at most once a kParkLinger).
+    bool parked = pool->nparked.load() > 0;
+    int timeout_ms = parked ? static_cast<int>(kParkLinger.tv_nsec / 1'000'000) : -1;
     int n = ::epoll_wait(pool->epfd, &ev, 1, timeout_ms);
     int idle_before = pool->idle.fetch_sub(1);
+    if (parked) sweep_quiet(pool);
     if (n != 1) {
       DOORS_ASSERT(n == 0 || errno == EINTR, "epoll_wait on a pool's set");
-      if (n == 0) sweep_quiet(pool);
       continue;
     }
     Connection* c = slot_at(static_cast<uint32_t>(ev.data.u64 >> 32));
