@@ -6,15 +6,19 @@
 // threads are few; revocation and signals behave as without parking.
 #include <door.h>
 #include <doors/ext.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -315,6 +319,163 @@ TEST_F(ShuttleParking, SignalDuringAShuttleCall_Eintr) {
   EXPECT_EQ(call.result().err, EINTR) << std::strerror(call.result().err);
   // The door still works afterwards.
   EXPECT_GE(call_cpu(d), 0);
+}
+
+// --- a client that attacks its own shuttle pages ------------------------------------------------
+
+// The shuttle pages this process has mapped (libdoors names their memfds "doors-shuttle").
+struct Mapping {
+  char* start;
+  std::size_t size;
+  std::string range;  // "start-end" in hex, as /proc/self/map_files names it
+};
+std::vector<Mapping> shuttle_pages() {
+  std::vector<Mapping> pages;
+  std::FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (maps == nullptr) return pages;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    if (std::strstr(line, "memfd:doors-shuttle") == nullptr) continue;
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line, "%lx-%lx", &lo, &hi) != 2) continue;
+    char range[64];
+    std::snprintf(range, sizeof range, "%lx-%lx", lo, hi);
+    pages.push_back({reinterpret_cast<char*>(lo), hi - lo, range});
+  }
+  std::fclose(maps);
+  return pages;
+}
+
+// Where a shuttle page keeps what a hostile client rewrites (doors/src/shuttle.h and wire.h): the
+// state word, and the call's frame. The test checks the frame's magic is where it expects, so a
+// change of layout fails it rather than leaving it rewriting bytes nobody reads.
+constexpr std::size_t kStateAt = 0;
+constexpr std::size_t kFrameAt = 64;
+constexpr std::uint32_t kFrameMagic = 0x444f5231;  // "DOR1"
+constexpr std::uint16_t kCallKind = 1;
+constexpr std::uint32_t kCallState = 2;      // kShuttleCall
+constexpr std::uint32_t kCallSlowState = 3;  // kShuttleCallSlow
+
+struct FrameBytes {  // wire.h's Frame
+  std::uint32_t magic;
+  std::uint16_t kind;
+  std::uint16_t flags;
+  std::uint32_t desc_num;
+  std::int32_t error;
+  std::uint64_t data_size;
+  std::uint64_t arena_offset;
+};
+
+// A client process that, once its calls travel through its shuttle, posts thousands of forged
+// calls in its page: frames that look right (magic, kind) with random flags, descriptor counts,
+// sizes (small, at the page's limit, past it, absurd) and arena offsets, and states a client may
+// or may not set; between them, random bytes anywhere in the header. It calls now and then itself
+// (those calls may fail; it must not crash). The server must survive it, and an honest client of
+// the same door must get every answer right meanwhile.
+TEST_F(ShuttleParking, ClientForgesCallsInItsPage_ServerAndOtherClientsUnaffected) {
+  std::string path = dir_.file("door");
+  Pipe done = Pipe::make();  // a byte from the hostile client when it has finished
+  int done_fd = done.write_end.get();
+  ForkedServer hostile([path, done_fd](ForkedServer::Child& child) {
+    UniqueFd d = open_door(path);
+    if (!d.valid()) child_fail("open_door");
+    // Calls until one has gone through the page (the pool may need a few to have a spare
+    // thread to park), which leaves the call's frame where the layout above says.
+    std::vector<Mapping> pages;
+    bool used = false;
+    for (int i = 0; i < 200 && !used; ++i) {
+      call_door(d.get(), "cpu");
+      pages = shuttle_pages();
+      for (const Mapping& m : pages) {
+        FrameBytes seen;
+        std::memcpy(&seen, m.start + kFrameAt, sizeof seen);
+        used = used || seen.magic == kFrameMagic;
+      }
+    }
+    if (!used) child_fail("no call went through a shuttle page (has its layout changed?)");
+    child.ready();
+    std::uint64_t x = 0x9e3779b97f4a7c15ull ^ static_cast<std::uint64_t>(::getpid());
+    auto next = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    const std::uint64_t sizes[] = {0, 5, 100, 16288, 16289, 65536, 65537, 1u << 20, ~0ull};
+    for (int i = 0; i < 20000; ++i) {
+      char* page = pages[next() % pages.size()].start;
+      if (next() % 4 != 0) {
+        FrameBytes f{kFrameMagic,
+                     kCallKind,
+                     static_cast<std::uint16_t>(next() % 8),
+                     static_cast<std::uint32_t>(next() % 4 == 0 ? next() % 300 : 0),
+                     0,
+                     next() % 2 ? sizes[next() % std::size(sizes)] : next(),
+                     next()};
+        std::memcpy(page + kFrameAt, &f, sizeof f);
+        std::uint32_t state = next() % 2 ? kCallState : kCallSlowState;
+        std::memcpy(page + kStateAt, &state, sizeof state);
+      } else {
+        std::uint64_t junk = next();
+        std::memcpy(page + next() % 120, &junk, sizeof junk);
+      }
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(page + kStateAt), FUTEX_WAKE, 1,
+                nullptr, nullptr, 0);
+      if (i % 64 == 0) {
+        // A forged call may have made the server drop the channel: the client's next calls see
+        // that, and open another one with a new page.
+        pages.clear();
+        for (int tries = 0; tries < 20 && pages.empty(); ++tries) {
+          call_door(d.get(), "cpu");
+          pages = shuttle_pages();
+        }
+        if (pages.empty()) child_fail("no new shuttle page after 20 calls");
+      }
+    }
+    if (!write_all(done_fd, "x", 1)) child_fail("write");
+    std::_Exit(0);
+  });
+  ASSERT_TRUE(hostile.wait_ready());
+
+  int d = client_.get();
+  int honest_calls = 0;
+  Deadline deadline = Deadline::standard();
+  bool finished = false;
+  while (!finished && !deadline.expired()) {
+    Placement p = call_placement(d);
+    ASSERT_GE(p.cpu, 0);
+    ASSERT_GE(p.allowed, 1);
+    ++honest_calls;
+    finished = poll_readable(done.read_end.get(), Deadline::in(0ms));
+  }
+  ChildStatus status = hostile.wait_exit();
+
+  EXPECT_TRUE(status.exited_with(0)) << "hostile client " << status.describe();
+  EXPECT_GT(honest_calls, 0);
+  EXPECT_EQ(::kill(server_->pid(), 0), 0) << "the server died";
+  EXPECT_GE(call_placement(d).cpu, 0);  // and still serves
+}
+
+// The page is sealed: not even its own client can shrink or grow it (a shrunk page would raise
+// SIGBUS in the server reading it). /proc/self/map_files needs CAP_SYS_ADMIN.
+TEST_F(ShuttleParking, ClientTriesToResizeItsPage_Eperm) {
+  if (!running_as_root()) GTEST_SKIP() << "needs root to open /proc/self/map_files";
+  for (int i = 0; i < 3; ++i) call_cpu(client_.get());
+  std::vector<Mapping> pages = shuttle_pages();
+  ASSERT_FALSE(pages.empty());
+
+  UniqueFd page(::open(("/proc/self/map_files/" + pages[0].range).c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(page.valid()) << std::strerror(errno);
+  int shrink = ::ftruncate(page.get(), 0);
+  int shrink_err = errno;
+  int grow = ::ftruncate(page.get(), 1 << 20);
+  int grow_err = errno;
+
+  EXPECT_EQ(shrink, -1);
+  EXPECT_EQ(shrink_err, EPERM) << std::strerror(shrink_err);
+  EXPECT_EQ(grow, -1);
+  EXPECT_EQ(grow_err, EPERM) << std::strerror(grow_err);
+  EXPECT_GE(call_placement(client_.get()).cpu, 0);
 }
 
 }  // namespace
