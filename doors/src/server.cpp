@@ -435,9 +435,7 @@ struct Worker {
   std::vector<int> home_list;    // the CPUs in home
   cpu_set_t home;
 
-  ~Worker() {
-    if (counted) proc_state().threads.fetch_sub(1);
-  }
+  ~Worker();  // after the parking section, whose counts it keeps right
 };
 
 // Freed when its thread ends (a server thread ends only when cancelled for an abandoned call).
@@ -716,8 +714,9 @@ void recall_parked(Connection* c, uint32_t gen) {
   if (c->listed && gen_of(c->state.load()) == gen) recall_locked(c);
 }
 
-// Recalls the workers parked on channels that had no call since the last sweep, at most once a
-// kParkLinger per pool; an idle thread of the pool sweeps when its wait for events times out.
+// Recalls the workers parked on channels that had no call since the last sweep, at most once in
+// four fifths of a kParkLinger per pool; the pool's idle threads call it whenever they wake while
+// threads are parked (serve_forever).
 void sweep_quiet(Pool* pool) {
   timespec now;
   ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -763,6 +762,12 @@ void unpin(Worker& w) {
   ::sched_setaffinity(0, sizeof(w.home), &w.home);
   g_parked_on[w.pinned_cpu].fetch_sub(1, std::memory_order_relaxed);
   w.pinned_cpu = -1;
+}
+
+// A server thread ends only when cancelled for an abandoned call, possibly while confined.
+Worker::~Worker() {
+  if (counted) proc_state().threads.fetch_sub(1);
+  if (pinned_cpu >= 0) g_parked_on[pinned_cpu].fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool confine(Worker& w, int cpu) {
