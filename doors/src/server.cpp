@@ -1224,7 +1224,7 @@ void serve(Connection* c, Worker& w) {
     epoll_event ev;
     // While threads are parked, an idle thread wakes now and then to send quiet ones back; it
     // also looks when an event wakes it, since a steady trickle of events would keep its wait
-    // from ever timing out (sweep_quiet itself looks at most once a kParkLinger).
+    // from ever timing out (sweep_quiet itself looks at most once in 4/5 of a kParkLinger).
     bool parked = pool->nparked.load() > 0;
     int timeout_ms = parked ? static_cast<int>(kParkLinger.tv_nsec / 1'000'000) : -1;
     int n = ::epoll_wait(pool->epfd, &ev, 1, timeout_ms);
