@@ -142,12 +142,16 @@ void ReaderMapping::reset() {
   size_ = 0;
 }
 
-int ReaderMapping::adopt(int fd) {
+int ReaderMapping::adopt(int fd, uint64_t max_bytes) {
   UniqueFd owned(fd);
   int seals = ::fcntl(fd, F_GET_SEALS);
   struct stat st;
   if (seals < 0 || !(seals & F_SEAL_SHRINK) || ::fstat(fd, &st) != 0 || st.st_size <= 0) {
     errno = EPROTO;
+    return -1;
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    errno = E2BIG;
     return -1;
   }
   size_t size = static_cast<size_t>(st.st_size);

@@ -63,8 +63,9 @@ class ReaderMapping {
   ReaderMapping& operator=(const ReaderMapping&) = delete;
 
   // Maps the peer's arena (takes fd and closes it). Returns 0, or -1 with errno EPROTO when the
-  // descriptor is not a memfd sealed against shrinking, or the mmap error.
-  int adopt(int fd);
+  // descriptor is not a memfd sealed against shrinking, E2BIG when it is larger than max_bytes,
+  // or the mmap error.
+  int adopt(int fd, uint64_t max_bytes = UINT64_MAX);
 
   // The bytes [offset, offset + len) of the peer's arena, or nullptr when out of range.
   const char* range(uint64_t offset, uint64_t len) const;

@@ -533,7 +533,10 @@ int call_errno(int e) {
 
 int resolve_door(int fd, uint64_t* id) {
   if (peer_door_id(fd, id)) return 0;
-  if (errno == ENOTSOCK && convert_attached(fd) == 0 && peer_door_id(fd, id)) return 0;
+  if (errno == ENOTSOCK) {
+    if (convert_attached(fd) == 0 && peer_door_id(fd, id)) return 0;
+    if (errno == EAGAIN) return -1;  // a door whose server is at a limit: not "not a door"
+  }
   errno = EBADF;
   return -1;
 }
@@ -991,6 +994,8 @@ extern "C" DOORS_EXPORT int doors_server_stats(int fd, doors_server_stats_t* out
   out->dss_tag = w.tag;
   out->dss_parked_threads = w.parked_threads;
   out->dss_shuttle_calls = w.shuttle_calls;
+  out->dss_refusals = w.refusals;
+  out->dss_pool_full = w.pool_full;
   return 0;
 }
 

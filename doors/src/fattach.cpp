@@ -59,7 +59,19 @@ bool ask_listener(int sock, FrameKind kind, int fd, char* buf, Received& rx) {
   req.meta = &meta;
   req.fds = &fd;
   req.nfds = 1;
-  return send_frame(sock, req) == 0 && recv_frame(sock, buf, rx, /*interruptible=*/false) > 0;
+  // A listener that refuses a connection (a limit, resource_limits.h) says why and closes it at
+  // once, possibly before the request goes out: its answer is still there to read.
+  // A refusal that closed with our request unread reports ECONNRESET before the answer queued
+  // ahead of it (the kernel reports the socket's error first, once).
+  bool sent = send_frame(sock, req) == 0;
+  int got = recv_frame(sock, buf, rx, /*interruptible=*/false);
+  if (got < 0 && errno == ECONNRESET) got = recv_frame(sock, buf, rx, /*interruptible=*/false);
+  if (got <= 0) return false;
+  if (!sent && rx.frame.kind != FrameKind::kError) {
+    rx.close_fds();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -92,6 +104,13 @@ int convert_attached(int fd) {
     return -1;
   }
   const Frame& f = rx->frame;
+  if (f.kind == FrameKind::kError && f.desc_num == 0 &&
+      (f.error == EAGAIN || f.error == EMFILE || f.error == ENFILE || f.error == ENOMEM)) {
+    // The server is at a limit (doors_setlimit) or out of descriptors or memory: door_call(3C)'s
+    // EAGAIN, "the server was out of available resources", rather than "not a door".
+    errno = EAGAIN;
+    return -1;
+  }
   if (f.kind != FrameKind::kWelcome || f.data_size != sizeof(WireInfo) || f.desc_num != 1 ||
       (f.flags & (kNewArena | kDataInArena))) {
     rx->close_fds();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "client.h"
+#include "resource_limits.h"
 #include "sys.h"
 
 namespace doors::detail {
@@ -63,6 +64,12 @@ struct Process {
   std::atomic<int> connections{0};
   // Guards every pool's parked list and each connection's `listed`. Taken after no other lock.
   std::mutex park_mu;
+  // A descriptor kept in reserve (of /dev/null) so that a listener can still accept, and refuse,
+  // a connection when the process is out of descriptors (shed_one); guarded by reserve_mu.
+  std::mutex reserve_mu;
+  int reserve_fd = -1;
+  // Threads the default creation function made and that have not ended (DOORS_LIMIT_POOL_THREADS).
+  std::atomic<uint64_t> default_threads{0};
 };
 
 Process& proc_state();
@@ -194,6 +201,7 @@ void close_conn(Connection* c) {
     if (d->unref_conn == c) d->unref_conn = nullptr;
     last = --d->nconns == 0;
     if (counts_as_connection(c->kind)) proc_state().connections.fetch_sub(1);
+    if (c->charged_uid >= 0) refund_uid(static_cast<uid_t>(std::exchange(c->charged_uid, -1)));
     if (counts_as_reference(c->kind)) {
       int refs = d->refs.fetch_sub(1) - 1;
       // door_create(3C) DOOR_UNREF: the count of references dropped to one, after more than one
@@ -222,15 +230,18 @@ void close_conn(Connection* c) {
 }
 
 // Registers fd (ours from now on) as a connection of d and arms it; a channel's shuttle is the
-// connection's from now on too. nullptr with errno on error, in which case fd is closed.
+// connection's from now on too, and so is the charge of `uid` (charge_uid) when it is not -1.
+// nullptr with errno on error, in which case fd is closed and the charge refunded.
 Connection* add_conn(Door* d, int fd, ConnKind kind, dev_t dev = 0, ino_t ino = 0, uint64_t via = 0,
-                     ShuttlePage* shuttle = nullptr) {
+                     ShuttlePage* shuttle = nullptr, int64_t uid = -1) {
   Connection* c = acquire_slot();
   if (c == nullptr) {
     close_quietly(fd);
     unmap_shuttle(shuttle);
+    if (uid >= 0) refund_uid(static_cast<uid_t>(uid));
     return nullptr;
   }
+  c->charged_uid = uid;
   c->shuttle = shuttle;
   c->fd = fd;
   c->kind = kind;
@@ -386,9 +397,13 @@ void send_info(int fd, FrameKind kind, const WireInfo& info, const int* fds, uns
 }
 
 // A new primary socket pair for d: the server end joins d's pool, the client end is returned.
-int make_primary(Door* d) {
+// The charge of uid (charge_uid; -1 for none) goes with the server end, or is refunded on error.
+int make_primary(Door* d, int64_t uid = -1) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    if (uid >= 0) refund_uid(static_cast<uid_t>(uid));
+    return -1;
+  }
   uint64_t serial;
   {
     std::lock_guard lk(d->mu);
@@ -400,9 +415,10 @@ int make_primary(Door* d) {
     ErrnoGuard keep;
     close_quietly(sv[0]);
     close_quietly(sv[1]);
+    if (uid >= 0) refund_uid(static_cast<uid_t>(uid));
     return -1;
   }
-  if (add_conn(d, sv[1], ConnKind::kPrimary) == nullptr) {
+  if (add_conn(d, sv[1], ConnKind::kPrimary, 0, 0, 0, nullptr, uid) == nullptr) {
     close_quietly(sv[0]);
     return -1;
   }
@@ -426,10 +442,11 @@ struct Worker {
   DescMeta out_meta[kMaxDescs];
   int out_fds[kMaxDescs + 1];
   alignas(DOORS_DATA_ALIGN) char buf[kMaxFrameBytes];  // inline data lands at buf + 32
-  bool counted = false;        // in Process::threads, from its first wait for a call until it ends
-  bool via_shuttle = false;    // the current call came through its channel's shuttle
-  Connection* park = nullptr;  // the channel to park on once back in the loop
-  int pinned_cpu = -1;         // while parked: the CPU this thread is confined to
+  bool counted = false;  // in Process::threads, from its first wait for a call until it ends
+  bool made_by_default = false;  // in Process::default_threads until it ends
+  bool via_shuttle = false;      // the current call came through its channel's shuttle
+  Connection* park = nullptr;    // the channel to park on once back in the loop
+  int pinned_cpu = -1;           // while parked: the CPU this thread is confined to
   unsigned since_rebalance = 0;  // calls since it last compared CPUs (place)
   bool home_known = false;       // home: its affinity before it was first pinned
   std::vector<int> home_list;    // the CPUs in home
@@ -459,12 +476,20 @@ void block_async_signals() {
 
 void* server_thread_main(void*) {
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);
+  worker().made_by_default = true;
   door_return(nullptr, 0, nullptr, 0);
   return nullptr;
 }
 
 // The default door_server_create(3C) function: one detached thread that joins the pool.
 void default_server_create(door_info_t*) {
+  Process& p = proc_state();
+  if (p.default_threads.fetch_add(1) >= limit_of(DOORS_LIMIT_POOL_THREADS)) {
+    // At its bound the pool stops growing; calls wait for one of its threads to be free.
+    p.default_threads.fetch_sub(1);
+    count_pool_full();
+    return;
+  }
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -473,7 +498,7 @@ void default_server_create(door_info_t*) {
   pthread_sigmask(SIG_SETMASK, &all, &old);  // the thread starts with every signal blocked
   pthread_t t;
   // On failure (out of threads) the pool keeps serving with the threads it has.
-  pthread_create(&t, &attr, server_thread_main, nullptr);
+  if (pthread_create(&t, &attr, server_thread_main, nullptr) != 0) p.default_threads.fetch_sub(1);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_attr_destroy(&attr);
 }
@@ -506,10 +531,46 @@ int ensure_shared_pool() {
   return 0;
 }
 
+// Turns away an accepted connection the process will not serve, telling the client why.
+void refuse(int s) {
+  count_refusal();
+  send_simple(s, FrameKind::kError, EAGAIN);
+  close_quietly(s);
+}
+
+// Out of descriptors, a connection left in the listener's backlog keeps the listener readable,
+// and its pool would spin on it: the reserve descriptor makes room to accept it and say no.
+void shed_one(Connection* listener) {
+  Process& p = proc_state();
+  std::lock_guard g(p.reserve_mu);
+  if (p.reserve_fd < 0) return;
+  close_quietly(p.reserve_fd);
+  int s = ::accept4(listener->fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (s >= 0) refuse(s);
+  p.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+// An accepted connection is charged to its client's uid before anything else is done for it,
+// so that a flood of connections that never say hello uses up its sender's quota only.
 void accept_one(Connection* listener) {
   int s = ::accept4(listener->fd, nullptr, nullptr, SOCK_CLOEXEC);
-  if (s < 0) return;  // EAGAIN after a spurious wake-up, or the client already gave up
-  add_conn(listener->door, s, ConnKind::kPending, listener->dev, listener->ino);
+  if (s < 0) {
+    // EAGAIN after a spurious wake-up, or the client already gave up.
+    if (errno == EMFILE || errno == ENFILE) shed_one(listener);
+    return;
+  }
+  struct ucred peer;
+  socklen_t len = sizeof(peer);
+  if (::getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+    close_quietly(s);
+    return;
+  }
+  if (!charge_uid(peer.uid)) {
+    refuse(s);
+    return;
+  }
+  add_conn(listener->door, s, ConnKind::kPending, listener->dev, listener->ino, 0, nullptr,
+           peer.uid);
 }
 
 // kHello on a pending connection: the client proves it could open the attached file by passing
@@ -517,7 +578,11 @@ void accept_one(Connection* listener) {
 void welcome(Connection* c, Received& rx) {
   if (rx.frame.desc_num != 1) return;
   struct stat st;
-  bool same = ::fstat(rx.passed_fds()[0], &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+  // An O_PATH descriptor proves nothing: open(2) grants it without read or write permission on
+  // the file (search permission on the directories is enough).
+  int fl = ::fcntl(rx.passed_fds()[0], F_GETFL);
+  bool same = fl >= 0 && !(fl & O_PATH) && ::fstat(rx.passed_fds()[0], &st) == 0 &&
+              st.st_dev == c->dev && st.st_ino == c->ino;
   rx.close_fds();
   if (!same) return;
   Door* d = c->door;
@@ -543,7 +608,8 @@ void welcome(Connection* c, Received& rx) {
     close_quietly(sv[0]);
     return;
   }
-  int client_end = make_primary(d);
+  // The handshake's charge of the client's uid goes over to the door descriptor it gets.
+  int client_end = make_primary(d, std::exchange(c->charged_uid, -1));
   if (client_end < 0) {
     send_simple(c->fd, FrameKind::kError, errno);
     return;
@@ -605,8 +671,17 @@ bool attach_channel(Connection* via, Received& rx) {
   // The client set SO_PASSCRED before passing it; setting it again costs nothing and does not
   // depend on the client's good will.
   ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+  // The channel is charged to whoever made the socket pair: its SO_PEERCRED is the kernel's word.
+  struct ucred peer;
+  len = sizeof(peer);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || !charge_uid(peer.uid)) {
+    unmap_shuttle(shuttle);
+    refuse(fd);  // the call the client sends next on it reads this EAGAIN
+    return true;
+  }
   // On failure (ENOMEM...) the client's call sees the channel hang up.
-  add_conn(d, fd, ConnKind::kChannel, 0, 0, event_key(via, gen_of(via->state.load())), shuttle);
+  add_conn(d, fd, ConnKind::kChannel, 0, 0, event_key(via, gen_of(via->state.load())), shuttle,
+           peer.uid);
   return true;
 }
 
@@ -767,6 +842,7 @@ void unpin(Worker& w) {
 // A server thread ends only when cancelled for an abandoned call, possibly while confined.
 Worker::~Worker() {
   if (counted) proc_state().threads.fetch_sub(1);
+  if (made_by_default) proc_state().default_threads.fetch_sub(1);
   if (pinned_cpu >= 0) g_parked_on[pinned_cpu].fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -1055,8 +1131,15 @@ DOORS_CATCHES_FORCED_UNWIND void dispatch(Connection* c, Worker& w) {
   if (f.flags & kNewArena) {
     int arena = rx.fds[0];
     rx.fds[0] = -1;
-    if (c->args.adopt(arena) != 0) {
+    if (c->args.adopt(arena, limit_of(DOORS_LIMIT_ARENA_BYTES)) != 0) {
+      int e = errno;
       rx.close_fds();
+      if (e == E2BIG) {
+        // Too large to map here (DOORS_LIMIT_ARENA_BYTES): the caller learns why; the channel,
+        // whose next call would name the arena we did not take, closes after the answer.
+        count_refusal();
+        send_simple(c->fd, FrameKind::kError, E2BIG);
+      }
       close_conn(c);
       return;
     }
@@ -1255,10 +1338,14 @@ void before_fork() {
   p.mu.lock();
   p.slots.mu.lock();
   p.park_mu.lock();
+  p.reserve_mu.lock();
+  limits_before_fork();
 }
 
 void after_fork_parent() {
   Process& p = proc_state();
+  limits_after_fork(/*child=*/false);
+  p.reserve_mu.unlock();
   p.park_mu.unlock();
   p.slots.mu.unlock();
   p.mu.unlock();
@@ -1294,12 +1381,18 @@ void after_fork_child() {
   for (uint32_t c = 0; c < kMaxChunks; ++c) t.chunks[c].store(nullptr);
   p.threads.store(0);
   p.connections.store(0);
+  p.default_threads.store(0);
+  close_quietly(p.reserve_fd);
+  p.reserve_fd = -1;
+  limits_after_fork(/*child=*/true);  // the connections charged to uids are the parent's
   if (Worker* w = worker_or_null()) {
     w->current = nullptr;
     w->bound = nullptr;
     w->counted = false;  // the child is no server: this thread never waits for a call again
+    w->made_by_default = false;
     w->park = nullptr;
   }
+  p.reserve_mu.unlock();
   p.park_mu.unlock();
   t.mu.unlock();
   p.mu.unlock();
@@ -1392,6 +1485,8 @@ bool local_server_stats(uint64_t id, WireStats* out) {
   int conns = p.connections.load();
   out->connections = static_cast<uint32_t>(conns > 0 ? conns : 0);
   out->shm_bytes = mapped_arena_bytes();
+  out->refusals = refusals();
+  out->pool_full = pool_full_waits();
   return true;
 }
 
@@ -1446,6 +1541,10 @@ int attach_local_door(uint64_t id, int pin_fd, dev_t dev, ino_t ino) {
     return -1;
   }
   if (::listen(sock.get(), SOMAXCONN) != 0) return -1;
+  {
+    std::lock_guard g(p.reserve_mu);
+    if (p.reserve_fd < 0) p.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
   Connection* c = add_conn(d, sock.release(), ConnKind::kListener, dev, ino);
   if (c == nullptr) return -1;
   c->pin_fd = pin.release();  // before anyone else can close c: only fdetach or revoke can
@@ -1491,6 +1590,7 @@ extern "C" DOORS_EXPORT int door_create(void (*proc)(void*, char*, size_t, door_
   Process& p = proc_state();
   bool is_private = (attributes & DOOR_PRIVATE) != 0;
   if (!is_private && ensure_shared_pool() != 0) return -1;
+  raise_descriptor_limit();
 
   Door* d = new (std::nothrow) Door;
   if (d == nullptr) {

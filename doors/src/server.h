@@ -64,6 +64,7 @@ struct Connection {
   int pin_fd = -1;   // kListener: an O_PATH descriptor of the attached file, so that its inode
                      // (whose number names the listener) cannot be freed and reused while attached
   uint64_t via = 0;  // kChannel: event key (slot, generation) of the connection it came through
+  int64_t charged_uid = -1;         // the client uid charged for it (resource_limits.h), or -1
   std::atomic<FrameKind> notice{};  // with kCloseReq: what to tell the client before closing
 
   // Client-abort cancellation (door_call(3C)): while a procedure runs for this connection, the

@@ -87,8 +87,10 @@ struct WireStats {
   uint64_t tag;
   uint64_t id;  // the door the figures are about
   uint64_t shuttle_calls;
+  uint64_t refusals;
+  uint64_t pool_full;
 };
-static_assert(sizeof(WireStats) == 72);
+static_assert(sizeof(WireStats) == 88);
 
 // SCM_RIGHTS carries at most SCM_MAX_FD (253) descriptors; one slot is kept for an arena.
 inline constexpr unsigned kMaxDescs = 252;

@@ -115,7 +115,11 @@ typedef struct doors_server_stats {
   uint64_t dss_tag;            /* (door) its tag (doors_set_tag), 0 when it has none */
   uint64_t dss_shuttle_calls;  /* (door) of its invocations, those whose call came through the
                                   caller's shuttle page rather than a socket message */
-  uint64_t dss_reserved[3];
+  uint64_t dss_refusals;       /* connections and calls it refused because a limit was reached
+                                  (doors_setlimit: DOORS_LIMIT_UID_CONNECTIONS, _ARENA_BYTES) */
+  uint64_t dss_pool_full;      /* times a pool of its ran out of idle threads and could not grow,
+                                  being at DOORS_LIMIT_POOL_THREADS: calls then wait for a thread */
+  uint64_t dss_reserved[1];
 } doors_server_stats_t;
 
 /*
@@ -131,6 +135,41 @@ int doors_server_stats(int fd, doors_server_stats_t *out) _DOORS_NOTHROW;
  * revoked), EPERM (a door of another process).
  */
 int doors_set_tag(int fd, uint64_t tag) _DOORS_NOTHROW;
+
+/*
+ * Resource limits of this process as a door server (doors/SECURITY.md). Each starts at its
+ * default, or at the value of its environment variable when that is set (a decimal number,
+ * optionally followed by K, M or G), read once when the process first needs a limit; a value
+ * that is not a positive number is reported on stderr and ignored.
+ *
+ * DOORS_LIMIT_POOL_THREADS (DOORS_MAX_POOL_THREADS, default 1024): threads the default
+ *   door_server_create(3C) function keeps in the shared pool. At the limit a pool stops growing,
+ *   and calls wait for a thread of it to be free, as on Solaris with a bounded pool. A creation
+ *   function installed with door_server_create() decides for itself.
+ * DOORS_LIMIT_UID_CONNECTIONS (DOORS_MAX_UID_CONNECTIONS, default 4096): connections one user
+ *   (the uid the kernel reports for a client socket) may hold to this process's doors: accepted
+ *   connections still in their handshake, door descriptors and per-thread call channels. Beyond
+ *   it, opening an attached path or calling fails with EAGAIN ("the server was out of
+ *   resources") for that user only.
+ * DOORS_LIMIT_ARENA_BYTES (DOORS_MAX_ARENA_BYTES, default 1G): the largest shared-memory arena of
+ *   a client this process maps for arguments; it bounds the bytes of a single call. A call whose
+ *   arguments need a larger one fails with E2BIG.
+ */
+#define DOORS_LIMIT_POOL_THREADS 1
+#define DOORS_LIMIT_UID_CONNECTIONS 2
+#define DOORS_LIMIT_ARENA_BYTES 3
+
+#define DOORS_DEFAULT_POOL_THREADS 1024
+#define DOORS_DEFAULT_UID_CONNECTIONS 4096
+#define DOORS_DEFAULT_ARENA_BYTES (1ULL << 30)
+
+/*
+ * Sets a limit (DOORS_LIMIT_*) for what happens from now on: connections and threads already
+ * there stay. -1 with errno EINVAL: an unknown limit, or value 0.
+ */
+int doors_setlimit(int limit, uint64_t value) _DOORS_NOTHROW;
+/* The limit's current value in *value. -1 with errno: EINVAL (unknown limit), EFAULT. */
+int doors_getlimit(int limit, uint64_t *value) _DOORS_NOTHROW;
 
 #ifdef __cplusplus
 }
