@@ -76,6 +76,8 @@ int run_info(Args& args, GlobalOptions& global) {
       w.key("attachments").value(s.dss_attachments);
       w.key("sharedMemoryBytes").value(s.dss_shm_bytes);
       w.key("calls").value(s.dss_calls);
+      w.key("limitRefusals").value(s.dss_refusals);
+      w.key("poolFull").value(s.dss_pool_full);
     }
     if (typed) {
       w.key("interface").value(typed->interface);
@@ -124,6 +126,12 @@ int run_info(Args& args, GlobalOptions& global) {
                         (s.dss_attachments == 1 ? " path" : " paths"));
     line("shared mem", format_bytes(s.dss_shm_bytes) + " mapped for arguments and results");
     line("calls", std::to_string(s.dss_calls) + " to this door");
+    // Only when something was hit: a healthy server's output stays as it was.
+    if (s.dss_refusals != 0 || s.dss_pool_full != 0) {
+      line("limits", std::to_string(s.dss_refusals) + " connections or calls refused at a limit; " +
+                         std::to_string(s.dss_pool_full) +
+                         " times the pool was full and calls waited (doors/SECURITY.md)");
+    }
   } else {
     line("pool", "unknown (the server did not answer)");
   }
