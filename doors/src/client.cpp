@@ -338,6 +338,12 @@ int await_reply(ClientThread& t, Channel* ch, const sigset_t* wait_mask,
     }
   }
   int r = recv_frame(ch->fd, t.buf, t.rx, /*interruptible=*/false);
+  if (r < 0 && errno == ECONNRESET) {
+    // A server that refuses a new channel (at a limit, resource_limits.h) answers on it and closes
+    // it with our request unread: the kernel reports ECONNRESET once, ahead of that answer.
+    if (recv_frame(ch->fd, t.buf, t.rx, /*interruptible=*/false) > 0) return 1;
+    errno = ECONNRESET;
+  }
   if (r > 0) return 1;
   if (r < 0 && errno == EMFILE) return -1;  // descriptors lost to our limit; stream in step
   bool hung_up = r == 0 || (r < 0 && errno == ECONNRESET);
@@ -382,6 +388,13 @@ int remote_query(int fd, uint64_t id, FrameKind request, FrameKind answer, void*
       break;
     }
     const Frame& f = t.rx.frame;
+    if (f.kind == FrameKind::kError && f.error == EAGAIN) {
+      // The server refused this thread a channel (a limit): the door is fine, the server busy.
+      t.rx.close_fds();
+      t.drop(ch);
+      errno = EAGAIN;
+      return -1;
+    }
     bool ok = f.kind == answer && f.data_size == size && t.rx.nfds == 0;
     uint64_t about = 0;
     if (ok) {
@@ -805,7 +818,17 @@ int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
   } else {
     if (send_frame(ch->fd, out) != 0) {
       int e = errno;
+      // A server that refused this new channel (at a limit) has already answered why and closed
+      // it; with the peer gone, this receive cannot block.
+      bool refused = (e == EPIPE || e == ECONNRESET) &&
+                     recv_frame(ch->fd, t.buf, t.rx, /*interruptible=*/false) > 0 &&
+                     t.rx.frame.kind == FrameKind::kError && t.rx.frame.error == EAGAIN;
+      if (refused) t.rx.close_fds();
       t.drop(ch);  // the server never saw this call; a new arena it never got must not be reused
+      if (refused) {
+        errno = EAGAIN;
+        return -1;
+      }
       if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) return kRetry;
       errno = e == EBADF ? EINVAL : e;  // EBADF: a descriptor in desc_ptr is not open
       return -1;
@@ -830,6 +853,8 @@ int call_once(int fd, uint64_t id, door_arg_t& a, const CallSpec& spec) {
       return deliver_results(t, ch, a, no_results);
     case FrameKind::kError:
       t.rx.close_fds();
+      // EAGAIN comes only from a server refusing the channel (a limit), which it then closed.
+      if (f.error == EAGAIN) t.drop(ch);
       errno = call_errno(f.error);
       return -1;
     case FrameKind::kRevoked:

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -288,6 +289,73 @@ TEST(Limits, UidConnections_OverTheLimitThatUserGetsEAGAINOthersAreServed) {
       << kNobodyNotServedAfterClosing << ": its quota never came back)";
 }
 
+// As nobody: one door descriptor, and kThreads threads calling through it at once, each
+// keeping its channel (its thread) alive until all have called. Reports how many were served and
+// how many refused with EAGAIN; then the threads end, and a new thread must be served again.
+struct ChannelReport {
+  int served, eagain, other;
+  int served_after;
+};
+
+ChannelReport channels_as_nobody(const std::string& path, int threads) {
+  ChannelReport r{-1, -1, -1, 0};
+  if (!drop_privileges(kNobodyUid, kNobodyGid)) return r;
+  UniqueFd door = open_door(path);
+  if (!door.valid()) return r;
+  std::vector<int> outcome(static_cast<std::size_t>(threads), -1);
+  std::atomic<int> done{0};
+  Pipe hold = Pipe::make();
+  std::vector<std::thread> callers;
+  for (int i = 0; i < threads; ++i) {
+    callers.emplace_back([&, i] {
+      CallOutcome out = call_door(door.get(), "thread");
+      outcome[static_cast<std::size_t>(i)] = out.rc == 0 ? 0 : out.err;
+      done.fetch_add(1);
+      char c;
+      (void)::read(hold.read_end.get(), &c, 1);  // keeps this thread, and its channel, alive
+    });
+  }
+  Deadline deadline = Deadline::standard();
+  while (done.load() < threads && !deadline.expired()) std::this_thread::yield();
+  r = {0, 0, 0, 0};
+  for (int e : outcome) (e == 0 ? r.served : e == EAGAIN ? r.eagain : r.other)++;
+  hold.write_end.reset();  // every thread ends, closing its channel
+  for (std::thread& t : callers) t.join();
+  Deadline again = Deadline::standard();
+  while (!again.expired() && r.served_after == 0) {
+    std::thread([&] { r.served_after = call_door(door.get(), "later").rc == 0; }).join();
+  }
+  return r;
+}
+
+TEST(Limits, UidConnections_ThreadsBeyondTheLimitGetEAGAINAndTheDoorStaysUsable) {
+  REQUIRE_ROOT();
+  constexpr int kLimit = 4;  // one door descriptor and three channels
+  constexpr int kThreads = 8;
+  TempDir dir;
+  dir.chmod(0755);
+  std::string path = dir.file("door");
+  ServeOptions options;
+  options.setup = [] { doors_setlimit(DOORS_LIMIT_UID_CONNECTIONS, kLimit); };
+  auto server = fork_door_server(path, transform_proc, options);
+  ASSERT_NE(server, nullptr);
+  Pipe report = Pipe::make();
+
+  ForkedServer nobody([&](ForkedServer::Child&) {
+    ChannelReport r = channels_as_nobody(path, kThreads);
+    ::_exit(write_all(report.write_end.get(), &r, sizeof r) ? 0 : 1);
+  });
+  ChannelReport r{};
+  ASSERT_TRUE(read_exact(report.read_end.get(), &r, sizeof r, Deadline::standard()));
+  ChildStatus st = nobody.wait_exit();
+
+  EXPECT_TRUE(st.exited_with(0)) << st.describe();
+  EXPECT_EQ(r.served, kLimit - 1);
+  EXPECT_EQ(r.eagain, kThreads - (kLimit - 1));
+  EXPECT_EQ(r.other, 0) << "refused with another errno than EAGAIN";
+  EXPECT_EQ(r.served_after, 1) << "the door stayed unusable after the other threads let go";
+}
+
 // --- bytes of one call: the arena --------------------------------------------------------------
 
 TEST(Limits, ArenaBytes_LargerCallFailsWithE2BIGAndSmallerOnesGoOn) {
@@ -329,7 +397,8 @@ struct FloodReport {
 
 // As nobody: opens `count` connections to the door's listener and never says a word; reports,
 // then holds them until told to let go.
-int flood_as_nobody(const std::string& path, int count, int report_fd, int command_fd) {
+int flood_as_nobody(const std::string& path, int count, int expect_refused, int report_fd,
+                    int command_fd) {
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return kNobodySetupFailed;
   rl.rlim_cur = rl.rlim_max;
@@ -348,22 +417,21 @@ int flood_as_nobody(const std::string& path, int count, int report_fd, int comma
     if (!s.valid() || ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) break;
     conns.push_back(std::move(s));
   }
-  // A refused connection is told EAGAIN and closed: it turns readable. Wait until the server has
-  // dealt with every connection it has accepted, i.e. the count of readable ones stops at what
-  // the limit leaves (the parent checks the figures).
+  // A refused connection is told EAGAIN and closed: it turns readable. Each readable one is
+  // counted once (EPOLLONESHOT), until as many as the server should refuse have been, or the
+  // deadline; the parent checks the server holds the rest.
   FloodReport r{static_cast<int>(conns.size()), 0};
-  Deadline deadline = Deadline::standard();
-  int last = -1;
-  for (;;) {
-    std::vector<pollfd> fds;
-    for (const UniqueFd& s : conns) fds.push_back({s.get(), POLLIN, 0});
-    ::poll(fds.data(), fds.size(), 0);
-    r.refused = static_cast<int>(
-        std::count_if(fds.begin(), fds.end(), [](const pollfd& p) { return p.revents != 0; }));
-    if ((r.refused == last && r.opened - r.refused > 0) || deadline.expired()) break;
-    last = r.refused;
-    // The server works through the backlog in its own time; look again a little later.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
+  for (const UniqueFd& s : conns) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev) != 0) return kNobodySetupFailed;
+  }
+  Deadline deadline = Deadline::in(std::chrono::seconds(30));
+  while (r.refused < expect_refused && !deadline.expired()) {
+    epoll_event evs[256];
+    int n = ::epoll_wait(ep.get(), evs, 256, deadline.poll_timeout_ms());
+    if (n > 0) r.refused += n;
   }
   if (!write_all(report_fd, &r, sizeof r)) return kNobodySetupFailed;
   char c;
@@ -395,7 +463,8 @@ TEST(Slowloris, ThousandsOfSilentConnections_OtherUsersAreServed) {
   Pipe report = Pipe::make();
   Pipe command = Pipe::make();
   ForkedServer flood([&](ForkedServer::Child&) {
-    ::_exit(flood_as_nobody(path, kFlood, report.write_end.get(), command.read_end.get()));
+    ::_exit(flood_as_nobody(path, kFlood, kFlood - kLimit, report.write_end.get(),
+                            command.read_end.get()));
   });
   FloodReport r{};
   bool reported =
@@ -420,6 +489,8 @@ TEST(Slowloris, ThousandsOfSilentConnections_OtherUsersAreServed) {
   EXPECT_EQ(served, 200);
   EXPECT_EQ(through_fresh.rc, 0) << "a new descriptor for another user: "
                                  << std::strerror(through_fresh.err);
+  // The server holds exactly the quota's worth of the flood (+ the fresh descriptor and slack).
+  EXPECT_GE(flooded_fds, baseline_fds + kLimit);
   EXPECT_LE(flooded_fds, baseline_fds + kLimit + 8);
   Deadline deadline = Deadline::standard();
   int after = open_descriptors(server->pid());
