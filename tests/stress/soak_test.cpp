@@ -1,13 +1,18 @@
-// The soak (label `stress`): 16 client processes call one server process for a configurable time
-// (DOORS_SOAK_SECONDS, 60 by default) with a mix of calls, and the server must come out of it as
-// it went in: every reply right, no growth of its memory (VmRSS) beyond 5 % after the warm-up,
-// and no descriptor left over once the clients are gone.
+// The soak (label `stress`; `ctest -L stress`): 16 client processes call one server process for
+// DOORS_SOAK_SECONDS (the CMake cache variable, 60 by default; the environment variable of that
+// name overrides it for a run) with a mix of calls, and the server must come out of it as it went
+// in. The test fails when a call fails or a reply is wrong, when the server's VmRSS grows by 5 %
+// or more between the end of the warm-up (10 % of the run or 5 s, whichever is larger) and the
+// end of the run, when the server has more descriptors once the clients are gone than before
+// they came, or when a process crashes or hangs. It prints one report: calls, calls/s, errors and
+// latency percentiles per kind of call, and the server's memory, threads and descriptors.
 //
 // The server process serves two doors: a door_create'd one (raw libdoors: inline, arena-borne and
 // mapped results, descriptors both ways, door_info) and the KvStore interface of
 // examples/kv_store through the typed runtime, called through its generated client. Each client
 // process runs two threads, each with its own mix; a fraction of the calls opens the door afresh
-// (open + call + close) so that connections come and go all the time.
+// (open + call + close) so that connections come and go all the time. DOORS_SOAK_MIX (one weight
+// per kind, see soak_weights) narrows a run down to some kinds of call.
 //
 // The clients write their counts and latency histograms into shared memory mapped before the
 // fork; the test process makes no door call itself (it forks, measures /proc and reports).
