@@ -8,7 +8,14 @@
 #include "dispatch_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const int door = doors::fuzz::serve(std::make_shared<KvStore>(uint64_t{1} << 20));
+  static const int door = [] {
+    auto store = std::make_shared<KvStore>(uint64_t{1} << 20);
+    // Stopped, as ServerMain stops it on SIGTERM: waitFor answers UNAVAILABLE at once instead of
+    // waiting up to a minute, so every call is answered within the fuzzer's deadline. (Calls
+    // abandoned by their deadline left descriptors behind: README.md, "Open findings".)
+    store->stop();
+    return doors::fuzz::serve(store);
+  }();
   doors::fuzz::fuzz_call(door, /*refuses_descriptors=*/false, data, size);
   return 0;
 }

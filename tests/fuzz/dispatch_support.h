@@ -5,8 +5,8 @@
 //
 // Input: [descriptor byte] [request bytes...]. The descriptor byte's low two bits say how many
 // descriptors go with the call (0-3), the next bits which kinds.
-// Properties: the call is answered (door_call succeeds, or times out for a handler that waits
-// longer than the fuzzer's deadline); the answer is a well-formed reply or a typed error; no
+// Properties: the call is answered (door_call succeeds; ENOTSUP only for descriptors sent to a
+// door that refuses them); the answer is a well-formed reply or a typed error; no
 // crash or sanitizer report; no descriptor is left open once the call and its aftermath (a
 // session door's unreferenced notification) are over.
 #pragma once
@@ -15,6 +15,8 @@
 #include <doors/ext.h>
 #include <doors/runtime.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "fuzz_support.h"
 
@@ -43,11 +46,14 @@ inline const std::filesystem::path& scratch_dir() {
   return dir;
 }
 
-// Served for the life of the process; never destroyed (a Service's destructor waits for calls).
+// Served for the life of the process; never destroyed (a Service's destructor waits for calls),
+// but kept reachable, so that LeakSanitizer does not count it.
 inline int serve(std::shared_ptr<ServerBase> server) {
   set_log_level(LogLevel::kError);  // handlers log each call: too slow and noisy here
-  auto* service = new Service(std::move(server));
-  return service->fd();
+  static std::vector<std::unique_ptr<Service>>* services =
+      new std::vector<std::unique_ptr<Service>>;
+  services->push_back(std::make_unique<Service>(std::move(server)));
+  return services->back()->fd();
 }
 
 inline int make_call_descriptor(unsigned kind) {
@@ -74,7 +80,22 @@ inline int make_call_descriptor(unsigned kind) {
 inline void expect_no_descriptor_leak(int before) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (open_fd_count() > before) {
-    if (std::chrono::steady_clock::now() > deadline) fail("a descriptor leaked");
+    if (std::chrono::steady_clock::now() > deadline) {
+      fprintf(stderr, "%d descriptors open before the call, %d now:\n", before, open_fd_count());
+      print_open_fds();
+      if (getenv("DOORS_FUZZ_VERBOSE") != nullptr) {
+        auto t0 = std::chrono::steady_clock::now();
+        while (open_fd_count() > before &&
+               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        fprintf(stderr, "%d open after %lld ms more\n", open_fd_count(),
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count()));
+      }
+      fail("a descriptor leaked");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling a count, bounded
   }
 }
@@ -109,13 +130,27 @@ inline void fuzz_call(int door, bool refuses_descriptors, const uint8_t* data, s
   std::memcpy(req.get(), data + 1, size - 1);
   door_arg_t arg{
       reinterpret_cast<char*>(req.get()), size - 1, made > 0 ? descs : nullptr, made, nullptr, 0};
-  // Results in place: no result buffer to size or unmap. The deadline bounds a handler that
-  // waits (KvStore.waitFor) far below libFuzzer's -timeout.
-  doors_call_options_t opts{200'000'000, DOORS_RESULTS_IN_PLACE};
+  // Results in place: no result buffer to size or unmap. The deadline, below libFuzzer's
+  // -timeout, is a backstop: no handler fuzzed here waits (see dispatch_kv_store.cpp), so a call
+  // that takes 5 s is a hang. An abandoned call is not fuzzed here: see README.md ("Open
+  // findings") for the descriptors such calls were seen to leave behind.
+  doors_call_options_t opts{5'000'000'000, DOORS_RESULTS_IN_PLACE};
+  // libFuzzer's -timeout watchdog is a SIGALRM every second; a signal interrupts door_call
+  // (EINTR, the call abandoned, as door_call(3C) says). Held back for the call's duration (which
+  // the deadline bounds), it is delivered afterwards.
+  sigset_t alarm, old_mask;
+  sigemptyset(&alarm);
+  sigaddset(&alarm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm, &old_mask);
   int rc = doors_call(door, &arg, &opts);
+  int call_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = call_errno;
   if (rc != 0) {
     int err = errno;
-    FUZZ_CHECK(err == ETIMEDOUT || (refuses_descriptors && made > 0 && err == ENOTSUP));
+    if (getenv("DOORS_FUZZ_VERBOSE") != nullptr)
+      fprintf(stderr, "call failed: %s\n", strerror(err));
+    FUZZ_CHECK(refuses_descriptors && made > 0 && err == ENOTSUP);
     // DOOR_RELEASE descriptors are closed once sent, whatever the answer: nothing to close.
   } else {
     wire::Header h;

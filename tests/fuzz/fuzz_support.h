@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -34,6 +35,21 @@ inline int open_fd_count() {
   }
   closedir(d);
   return n - 1;
+}
+
+// What each open descriptor is (readlink of /proc/self/fd/N), for the report of a leak.
+inline void print_open_fds() {
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char path[300], target[256];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    fprintf(stderr, "  fd %s -> %s\n", e->d_name, target);
+  }
+  closedir(d);
 }
 
 // The bytes of a fuzz input, consumed from the front.

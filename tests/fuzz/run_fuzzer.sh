@@ -10,7 +10,7 @@ name=${name#fuzz_}
 rm -rf "$work"
 mkdir -p "$work/corpus" "$work/artifacts"
 cp -R "$corpus"/. "$work/corpus/"
-"$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 -rss_limit_mb=4096 \
+"$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 -print_funcs=0 -rss_limit_mb=4096 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$work/log" | tail -n 1)
