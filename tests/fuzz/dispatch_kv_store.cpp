@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Stopped, as ServerMain stops it on SIGTERM: waitFor answers UNAVAILABLE at once instead of
     // waiting up to a minute, so every call is answered within the fuzzer's deadline. (Calls
     // abandoned by their deadline left descriptors behind: README.md, "Open findings".)
-    store->stop();
+    if (!doors::fuzz::abandon_calls()) store->stop();
     return doors::fuzz::serve(store);
   }();
   doors::fuzz::fuzz_call(door, /*refuses_descriptors=*/false, data, size);
