@@ -34,16 +34,18 @@ namespace doors::fuzz {
 
 // A directory for the servers' files (calculator's logs, fd_server's root), removed at exit.
 inline const std::filesystem::path& scratch_dir() {
-  static const std::filesystem::path dir = [] {
+  // Never destroyed: the exit handler that removes it runs after static destructors would.
+  static const std::filesystem::path* dir = [] {
     char tmpl[] = "/tmp/doors-fuzz-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) fail("mkdtemp");
+    auto* path = new std::filesystem::path(tmpl);
     std::atexit([] {
       std::error_code ec;
       std::filesystem::remove_all(scratch_dir(), ec);
     });
-    return std::filesystem::path(tmpl);
+    return path;
   }();
-  return dir;
+  return *dir;
 }
 
 // DOORS_FUZZ_ABANDON: reproduce README.md's open finding (calls abandoned by their deadline).
