@@ -20,6 +20,8 @@ packages=(
   protobuf-compiler        # bench/: protoc, for the gRPC peer's bench.proto
   protobuf-compiler-grpc   # bench/: grpc_cpp_plugin, for the gRPC peer's service stubs
   binutils         # readelf, used by tests/install/run.sh
+  clang              # scripts/run-fuzz.sh: the libFuzzer targets (DOORS_FUZZ=ON)
+  libclang-rt-14-dev # libFuzzer's runtime and clang's sanitizer runtimes
 )
 
 missing=()

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "doors/codegen/emit.h"
+#include "doors/codegen/generate.h"
 #include "doors/codegen/names.h"
 #include "doors/idl/load.h"
 
@@ -243,11 +244,7 @@ void write_if_changed(const fs::path& path, const std::string& content) {
 // Generates the files of one schema; false after printing its errors.
 bool generate(const Options& opts, const std::string& file) {
   try {
-    auto model = doors::idl::load_schema(file, opts.import_dirs);
-    doors::codegen::EmitOptions emit_options;
-    emit_options.import_dirs = opts.import_dirs;
-    for (auto& dir : doors::idl::default_import_dirs()) emit_options.import_dirs.push_back(dir);
-    auto out = doors::codegen::emit(model, emit_options);
+    auto out = doors::codegen::generate(file, opts.import_dirs);
     fs::path stem = fs::path(opts.output_dir) / output_stem(file, opts.src_prefix);
     write_if_changed(doors::codegen::door_header_name(stem.string()), out.header);
     write_if_changed(doors::codegen::door_source_name(stem.string()), out.source);

@@ -678,10 +678,7 @@ int read_shuttle_reply(ClientThread& t, Channel* ch) {
   memcpy(&rx.frame, &page->frame, sizeof(Frame));
   const Frame& f = rx.frame;
   bool inline_data = !(f.flags & kDataInArena);
-  bool known = f.kind == FrameKind::kReply || f.kind == FrameKind::kError ||
-               f.kind == FrameKind::kRevoked || f.kind == FrameKind::kClosed;
-  if (f.magic != kFrameMagic || !known || f.desc_num != 0 || (f.flags & kNewArena) ||
-      (inline_data && f.data_size > kShuttleDataMax)) {
+  if (!valid_shuttle_reply(f)) {
     t.drop(ch);
     errno = EINTR;  // as for a malformed reply on the socket
     return -1;

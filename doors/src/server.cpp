@@ -1037,9 +1037,7 @@ void serve_shuttle_call(Connection* c, Worker& w) {
   memcpy(&rx.frame, &page->frame, sizeof(Frame));
   const Frame& f = rx.frame;
   bool inline_data = !(f.flags & kDataInArena);
-  if (f.magic != kFrameMagic || f.kind != FrameKind::kCall || f.desc_num != 0 ||
-      (f.flags & ~(kDataInArena | kNoResults)) != 0 ||
-      (inline_data && f.data_size > kShuttleDataMax)) {
+  if (!valid_shuttle_call(f)) {
     close_conn(c);  // as for a malformed message: the channel is dropped
     return;
   }

@@ -11,6 +11,21 @@
 
 namespace doors::detail {
 
+bool valid_shuttle_call(const Frame& f) {
+  bool inline_data = !(f.flags & kDataInArena);
+  return f.magic == kFrameMagic && f.kind == FrameKind::kCall && f.desc_num == 0 &&
+         (f.flags & ~(kDataInArena | kNoResults)) == 0 &&
+         !(inline_data && f.data_size > kShuttleDataMax);
+}
+
+bool valid_shuttle_reply(const Frame& f) {
+  bool inline_data = !(f.flags & kDataInArena);
+  bool known = f.kind == FrameKind::kReply || f.kind == FrameKind::kError ||
+               f.kind == FrameKind::kRevoked || f.kind == FrameKind::kClosed;
+  return f.magic == kFrameMagic && known && f.desc_num == 0 && !(f.flags & kNewArena) &&
+         !(inline_data && f.data_size > kShuttleDataMax);
+}
+
 int create_shuttle(ShuttlePage** page) {
   UniqueFd fd(::memfd_create("doors-shuttle", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return -1;

@@ -61,6 +61,12 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 // Inline data a shuttle carries; larger arguments and results go through the arenas.
 inline constexpr size_t kShuttleDataMax = sizeof(ShuttlePage::data);
 
+// Whether a frame copied out of a page is a call a server may serve (kCall, no descriptors, no
+// new arena, inline data that fits the page), or a reply a client may take (kReply, kError,
+// kRevoked or kClosed, the same limits). The page is the peer's to write too: check a copy.
+bool valid_shuttle_call(const Frame& f);
+bool valid_shuttle_reply(const Frame& f);
+
 // Creates a page for a new channel. Returns the memfd to pass to the server (the caller closes
 // it once sent) and sets *page, or -1 with errno.
 int create_shuttle(ShuttlePage** page);

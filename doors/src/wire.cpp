@@ -116,6 +116,15 @@ int recv_frame(int sock, char* buf, Received& r, bool interruptible) {
   received_happens_after();
 
   // Take every descriptor first, so that no error path below can leak one.
+  take_ancillary(m, r);
+  if (n == 0) {
+    r.close_fds();
+    return 0;
+  }
+  return check_received(buf, static_cast<size_t>(n), m.msg_flags, r);
+}
+
+void take_ancillary(msghdr& m, Received& r) {
   for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
     if (c->cmsg_level != SOL_SOCKET) continue;
     if (c->cmsg_type == SCM_RIGHTS) {
@@ -136,22 +145,20 @@ int recv_frame(int sock, char* buf, Received& r, bool interruptible) {
       r.creds = {true, uc.pid, uc.uid, uc.gid};
     }
   }
-  if (n == 0) {
-    r.close_fds();
-    return 0;
-  }
+}
 
+int check_received(const char* buf, size_t n, int msg_flags, Received& r) {
   auto malformed = [&] {
     r.close_fds();
     errno = EPROTO;
     return -1;
   };
-  if (m.msg_flags & MSG_CTRUNC) {  // descriptors were lost: we are at our descriptor limit
+  if (msg_flags & MSG_CTRUNC) {  // descriptors were lost: we are at our descriptor limit
     r.close_fds();
     errno = EMFILE;
     return -1;
   }
-  if ((m.msg_flags & MSG_TRUNC) || static_cast<size_t>(n) < sizeof(Frame)) return malformed();
+  if ((msg_flags & MSG_TRUNC) || n < sizeof(Frame) || n > kMaxFrameBytes) return malformed();
   memcpy(&r.frame, buf, sizeof(Frame));
   const Frame& f = r.frame;
   if (f.magic != kFrameMagic || !valid_kind(f.kind) || f.desc_num > kMaxDescs) return malformed();
@@ -162,9 +169,7 @@ int recv_frame(int sock, char* buf, Received& r, bool interruptible) {
     if (f.data_size > kInlineDataMax) return malformed();
     inline_len = f.data_size;
   }
-  if (static_cast<size_t>(n) != sizeof(Frame) + inline_len + f.desc_num * sizeof(DescMeta)) {
-    return malformed();
-  }
+  if (n != sizeof(Frame) + inline_len + f.desc_num * sizeof(DescMeta)) return malformed();
   r.inline_data = buf + sizeof(Frame);
   memcpy(r.meta, buf + sizeof(Frame) + inline_len, f.desc_num * sizeof(DescMeta));
   return 1;

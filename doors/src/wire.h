@@ -142,6 +142,14 @@ int send_frame(int sock, const Outgoing& out);
 // carried are closed).
 int recv_frame(int sock, char* buf, Received& r, bool interruptible);
 
+// The two halves of recv_frame, apart so that they can be tested (and fuzzed) without a socket.
+// take_ancillary moves every descriptor of m's ancillary data into r (closing those beyond
+// kMaxDescs + 1) and records the sender's credentials. check_received validates the n bytes at
+// buf, as received with msg_flags, against the descriptors in r: 1 with r filled in (inline_data
+// points into buf), or -1 with errno EMFILE (MSG_CTRUNC) or EPROTO, r's descriptors closed.
+void take_ancillary(msghdr& m, Received& r);
+int check_received(const char* buf, size_t n, int msg_flags, Received& r);
+
 // Parses a door's id out of a door socket's peer name; false when fd is not a door socket.
 // errno is ENOTSOCK when fd is not a socket at all, EBADF when it is not open.
 bool peer_door_id(int fd, uint64_t* id);
