@@ -515,7 +515,10 @@ void accept_one(Connection* listener) {
 // kHello on a pending connection: the client proves it could open the attached file by passing
 // the opened descriptor; it gets a primary socket of the door in return.
 void welcome(Connection* c, Received& rx) {
-  if (rx.frame.desc_num != 1) return;
+  if (rx.frame.desc_num != 1) {
+    rx.close_fds();
+    return;
+  }
   struct stat st;
   bool same = ::fstat(rx.passed_fds()[0], &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
   rx.close_fds();
