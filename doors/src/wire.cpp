@@ -154,7 +154,10 @@ int recv_frame(int sock, char* buf, Received& r, bool interruptible) {
   if ((m.msg_flags & MSG_TRUNC) || static_cast<size_t>(n) < sizeof(Frame)) return malformed();
   memcpy(&r.frame, buf, sizeof(Frame));
   const Frame& f = r.frame;
-  if (f.magic != kFrameMagic || !valid_kind(f.kind) || f.desc_num > kMaxDescs) return malformed();
+  if (f.magic != kFrameMagic || !valid_kind(f.kind) || f.desc_num > kMaxDescs ||
+      (f.flags & ~(kDataInArena | kNewArena | kNoResults)) != 0) {
+    return malformed();
+  }
   unsigned expected_fds = f.desc_num + ((f.flags & kNewArena) ? 1u : 0u);
   if (r.nfds != expected_fds) return malformed();
   size_t inline_len = 0;
