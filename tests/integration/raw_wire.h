@@ -202,6 +202,23 @@ inline int count_fds(pid_t pid) {
   return n;
 }
 
+// What `pid`'s descriptors are ("3 -> socket:[123] ..."), to say what was left behind.
+inline std::string describe_fds(pid_t pid) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  std::string out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[256];
+    ssize_t n = ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    out += std::string(e->d_name) + " -> " + target + "\n";
+  }
+  ::closedir(d);
+  return out;
+}
+
 // Waits until `pid` has `expected` descriptors open; the last count seen.
 inline int await_fd_count(pid_t pid, int expected, Deadline deadline) {
   int n = count_fds(pid);
