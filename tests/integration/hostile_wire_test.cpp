@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -171,6 +172,10 @@ std::vector<Attack> attacks() {
     arena_call(v, memfd_of(128 << 10, F_SEAL_SHRINK | F_SEAL_GROW),
                std::numeric_limits<std::uint64_t>::max() - 4095, 100'000);
   });
+  add("arena offset + size wraps to zero", kAnyStage, [](Volley& v, auto&) {
+    arena_call(v, memfd_of(128 << 10, F_SEAL_SHRINK | F_SEAL_GROW), 4096,
+               std::numeric_limits<std::uint64_t>::max() - 4095);
+  });
   add("arena size beyond the arena", kAnyStage, [](Volley& v, auto&) {
     arena_call(v, memfd_of(128 << 10, F_SEAL_SHRINK | F_SEAL_GROW), 4096, 1ull << 40);
   });
@@ -330,8 +335,16 @@ TEST_P(HostileWire, ServerClosesTheConnectionKeepsNoDescriptorAndServesOthers) {
 
   HonestClient honest(path);
   ASSERT_TRUE(honest.await_calls(2, Deadline::standard())) << honest.first_failure();
-  const int baseline = count_fds(pid);
+  // A call in progress holds descriptors for a moment (an arena between receipt and mapping):
+  // the baseline is the fewest seen.
+  int baseline = count_fds(pid);
+  for (int i = 0; i < 20; ++i) {
+    timespec pause{0, 1'000'000};
+    ::nanosleep(&pause, nullptr);
+    baseline = std::min(baseline, count_fds(pid));
+  }
   ASSERT_GT(baseline, 0);
+  const std::string baseline_fds = describe_fds(pid);
 
   int ran = 0;
   for (const Attack& attack : attacks()) {
@@ -378,8 +391,10 @@ TEST_P(HostileWire, ServerClosesTheConnectionKeepsNoDescriptorAndServesOthers) {
     }
     target.reset();
     primary.reset();
-    EXPECT_EQ(await_fd_count(pid, baseline, Deadline::standard()), baseline)
-        << "the server kept descriptors of the attack";
+    int left = await_fd_count(pid, baseline, Deadline::standard());
+    EXPECT_LE(left, baseline) << "the server kept descriptors of the attack:\n"
+                              << describe_fds(pid) << "before:\n"
+                              << baseline_fds;
     ASSERT_EQ(honest.failures(), 0) << honest.first_failure();
   }
   EXPECT_GT(ran, 10);
