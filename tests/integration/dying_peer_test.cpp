@@ -5,6 +5,7 @@
 // its connections, shared memory and descriptors return to where they were, round after round.
 #include <door.h>
 #include <doors/ext.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <time.h>
