@@ -7,6 +7,7 @@
 #include <door.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -123,15 +124,20 @@ TEST(SignalStorm, NoCallIsLostOrRunTwice) {
   ForkedServer server([&](ForkedServer::Child& child) {
     install_handlers(server_handler);
     child_serve_at(path, sequence_proc);
-    // Storm signals land on a thread of our own, outside any procedure; were server threads to
-    // let them in, some would land inside the procedure.
-    std::thread([] {
-      sigset_t set = storm_set();
-      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-      for (;;) ::pause();
-    }).detach();
+    // Storm signals are taken by a thread of our own, outside any procedure, which accepts them
+    // only half of the time: the other half, any server thread that let them in would take them,
+    // and some would land inside the procedure.
     sigset_t set = storm_set();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread([] {
+      sigset_t none;
+      sigemptyset(&none);
+      for (;;) {
+        timespec half{0, 2'000'000};
+        ::ppoll(nullptr, 0, &half, &none);  // storm signals unblocked while it waits
+        ::nanosleep(&half, nullptr);
+      }
+    }).detach();
     child.ready();
     child_wait_forever();
   });
