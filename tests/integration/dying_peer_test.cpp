@@ -183,6 +183,15 @@ INSTANTIATE_TEST_SUITE_P(CallsInFlight, ServerKilled, ::testing::Values(1, 64, 5
 
 // --- SIGKILL of clients -------------------------------------------------------------------------
 
+// The sanitizers' runtimes do not survive a thread cancelled inside one of their intercepted
+// calls (.ci/run), which is how a cancellable door's server thread ends when its client dies: under
+// them, only DOOR_NO_CANCEL rounds run.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kCancellationSurvivesSanitizer = false;
+#else
+constexpr bool kCancellationSurvivesSanitizer = true;
+#endif
+
 constexpr int kCallsPerClient = 3;
 constexpr int kRounds = 24;
 constexpr std::size_t kLargeArgs = 200'000;  // > DOORS_INLINE_DATA_MAX: an arena on each side
@@ -258,7 +267,7 @@ TEST(ClientKilled, ServerThreadsConnectionsAndMemoryComeBackEveryRound) {
 
   std::uint32_t max_threads = 0;
   for (int round = 0; round < kRounds; ++round) {
-    const bool no_cancel = round % 2 == 1;
+    const bool no_cancel = round % 2 == 1 || !kCancellationSurvivesSanitizer;
     SCOPED_TRACE("round " + std::to_string(round) + (no_cancel ? ", DOOR_NO_CANCEL" : ""));
     const std::uint32_t started = shared->started.load();
     std::unique_ptr<ForkedServer> client = fork_client(no_cancel ? no_cancel_path : cancel_path);
@@ -279,8 +288,9 @@ TEST(ClientKilled, ServerThreadsConnectionsAndMemoryComeBackEveryRound) {
     ASSERT_EQ(doors_server_stats(stats_door.get(), &after), 0);
     max_threads = std::max(max_threads, after.dss_threads);
   }
-  // The pool does not grow round after round: it never needs more than one round's calls.
-  EXPECT_LE(max_threads, static_cast<std::uint32_t>(base.dss_threads + kCallsPerClient + 1));
+  // The pool does not grow round after round (a thread kept per dead client would make it
+  // reach kRounds): it needs a round's calls, plus a few for its own bookkeeping.
+  EXPECT_LE(max_threads, static_cast<std::uint32_t>(2 * kCallsPerClient + 2));
   std::printf("[ clients  ] %d clients killed mid-call; server threads at most %u (at first %u)\n",
               kRounds, max_threads, base.dss_threads);
 }
