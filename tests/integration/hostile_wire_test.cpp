@@ -87,7 +87,7 @@ struct Volley {
 };
 
 struct Attack {
-  const char* name;
+  std::string name;
   unsigned stages;
   std::function<void(Volley&, const std::string& path)> build;
   int answer_error = -1;  // >= 0: the server first answers kError with this errno, then closes
@@ -108,7 +108,7 @@ std::vector<int> copies(int fd, std::size_t n) { return std::vector<int>(n, fd);
 
 std::vector<Attack> attacks() {
   std::vector<Attack> list;
-  auto add = [&](const char* name, unsigned stages, auto build, int answer_error = -1) {
+  auto add = [&](std::string name, unsigned stages, auto build, int answer_error = -1) {
     list.push_back({name, stages, build, answer_error});
   };
 
@@ -126,11 +126,11 @@ std::vector<Attack> attacks() {
   for (FrameKind k :
        {FrameKind::kReply, FrameKind::kError, FrameKind::kRevoked, FrameKind::kInfo,
         FrameKind::kWelcome, FrameKind::kClosed, FrameKind::kStats, FrameKind::kShuttleWake}) {
-    add("a server-to-client kind", kAnyStage,
+    add("server-to-client kind " + std::to_string(static_cast<int>(k)), kAnyStage,
         [k](Volley& v, auto&) { v.add(message(header(k, 0, 0, 8), "12345678")); });
   }
   for (std::uint16_t k : {0, 15, 16, 0x7fff, 0xffff}) {
-    add("an unknown kind", kAnyStage,
+    add("unknown kind " + std::to_string(k), kAnyStage,
         [k](Volley& v, auto&) { v.add(message(header(static_cast<FrameKind>(k)))); });
   }
   add("unknown flags", kAnyStage,
@@ -270,7 +270,7 @@ std::vector<Attack> attacks() {
 
   // Requests made at the wrong stage.
   for (FrameKind k : {FrameKind::kCall, FrameKind::kInfoRequest, FrameKind::kStatsRequest}) {
-    add("a door request before kHello", kPending,
+    add("request kind " + std::to_string(static_cast<int>(k)) + " before kHello", kPending,
         [k](Volley& v, auto&) { v.add(message(header(k))); });
   }
   add("kAttach before kHello", kPending,
@@ -349,7 +349,7 @@ TEST_P(HostileWire, ServerClosesTheConnectionKeepsNoDescriptorAndServesOthers) {
   int ran = 0;
   for (const Attack& attack : attacks()) {
     if (!(attack.stages & stage)) continue;
-    SCOPED_TRACE(std::string(attack.name) + " on a " + stage_name(stage));
+    SCOPED_TRACE(attack.name + " on a " + stage_name(stage));
     ++ran;
     UniqueFd primary;
     UniqueFd target;
