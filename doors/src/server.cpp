@@ -576,7 +576,10 @@ void accept_one(Connection* listener) {
 // kHello on a pending connection: the client proves it could open the attached file by passing
 // the opened descriptor; it gets a primary socket of the door in return.
 void welcome(Connection* c, Received& rx) {
-  if (rx.frame.desc_num != 1) return;
+  if (rx.frame.desc_num != 1) {
+    rx.close_fds();
+    return;
+  }
   struct stat st;
   // An O_PATH descriptor proves nothing: open(2) grants it without read or write permission on
   // the file (search permission on the directories is enough).

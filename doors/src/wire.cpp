@@ -161,7 +161,10 @@ int check_received(const char* buf, size_t n, int msg_flags, Received& r) {
   if ((msg_flags & MSG_TRUNC) || n < sizeof(Frame) || n > kMaxFrameBytes) return malformed();
   memcpy(&r.frame, buf, sizeof(Frame));
   const Frame& f = r.frame;
-  if (f.magic != kFrameMagic || !valid_kind(f.kind) || f.desc_num > kMaxDescs) return malformed();
+  if (f.magic != kFrameMagic || !valid_kind(f.kind) || f.desc_num > kMaxDescs ||
+      (f.flags & ~(kDataInArena | kNewArena | kNoResults)) != 0) {
+    return malformed();
+  }
   unsigned expected_fds = f.desc_num + ((f.flags & kNewArena) ? 1u : 0u);
   if (r.nfds != expected_fds) return malformed();
   size_t inline_len = 0;
