@@ -929,6 +929,18 @@ extern "C" DOORS_EXPORT void* doors_call_buffer(int fd, size_t size) noexcept {
   return block;
 }
 
+extern "C" DOORS_EXPORT int doors_release_stale_channels(void) noexcept {
+  if (!t_client) return 0;  // this thread never called a door
+  ClientThread& t = *t_client;
+  size_t before = t.channels.size();
+  uint64_t generation = registry().generation.load();
+  for (size_t i = t.channels.size(); i-- > 0;)
+    if (t.channels[i]->generation != generation) t.drop(t.channels[i]);  // inherited across fork
+  t.sweep();
+  t.parked.reset();
+  return static_cast<int>(before - t.channels.size());
+}
+
 extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
   NoCancel no_cancel;  // see sys.h
   if (info == nullptr) {
