@@ -144,8 +144,13 @@ ForkedServer::ForkedServer(Body body) {
   std::uint32_t len = 0;
   if (read_exact(ready_fd_.get(), &len, sizeof len, deadline) && len <= kMaxPayload) {
     payload_.assign(len, '\0');
-    if (len == 0 || read_exact(ready_fd_.get(), payload_.data(), len, deadline))
+    if (len == 0 || read_exact(ready_fd_.get(), payload_.data(), len, deadline)) {
+      if (leak_check_enabled()) {
+        ready_snapshot_ = take_snapshot(pid_);
+        check_leaks_ = ready_snapshot_.complete;
+      }
       return ::testing::AssertionSuccess();
+    }
   }
   // Not ready: say why (its exit status, or that it hangs), and stop it.
   bool timed_out = errno == ETIMEDOUT;
@@ -194,6 +199,7 @@ ChildStatus ForkedServer::stop(Deadline deadline) {
       ADD_FAILURE() << "server " << pid_ << " died before teardown: it " << early.describe();
     return status_;
   }
+  if (check_leaks_) check_server_leaks(ready_snapshot_, "server " + std::to_string(pid_));
   ::kill(pid_, SIGTERM);
   status_ = wait_child(pid_, deadline);
   if (!status_.reaped) {
@@ -208,6 +214,27 @@ ChildStatus ForkedServer::stop(Deadline deadline) {
     ADD_FAILURE() << "server " << pid_ << " ended abnormally at teardown: it "
                   << status_.describe();
   return status_;
+}
+
+void ForkedServer::skip_leak_check(std::string_view reason) {
+  check_leaks_ = false;
+  std::printf("[ LEAK CHECK ] skipped for server %d: %.*s\n", static_cast<int>(pid_),
+              static_cast<int>(reason.size()), reason.data());
+}
+
+bool check_server_leaks(const ResourceSnapshot& ready, const std::string& who) {
+  // Threads are not compared (pools grow and keep their threads), nor children (not ours to
+  // reap): a server must give back every descriptor and mapping of its clients' connections,
+  // and its memory within the same slack as the test process.
+  LeakChecks checks = default_checks();
+  checks.threads = false;
+  checks.children = false;
+  std::string drift = wait_for_no_drift(ready, checks, Deadline::in(kLeakPatience));
+  if (drift.empty()) return true;
+  ADD_FAILURE() << who << " did not end the test with what it held when ready "
+                << "(tests/support/leak_check.h):\n"
+                << drift;
+  return false;
 }
 
 ForkedServer::~ForkedServer() {
