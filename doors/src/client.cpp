@@ -929,16 +929,13 @@ extern "C" DOORS_EXPORT void* doors_call_buffer(int fd, size_t size) noexcept {
   return block;
 }
 
-extern "C" DOORS_EXPORT int doors_release_stale_channels(void) noexcept {
+extern "C" DOORS_EXPORT int doors_release_channels(void) noexcept {
   if (!t_client) return 0;  // this thread never called a door
   ClientThread& t = *t_client;
-  size_t before = t.channels.size();
-  uint64_t generation = registry().generation.load();
-  for (size_t i = t.channels.size(); i-- > 0;)
-    if (t.channels[i]->generation != generation) t.drop(t.channels[i]);  // inherited across fork
-  t.sweep();
+  int released = static_cast<int>(t.channels.size());
+  while (!t.channels.empty()) t.drop(t.channels.back());
   t.parked.reset();
-  return static_cast<int>(before - t.channels.size());
+  return released;
 }
 
 extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
