@@ -3,11 +3,17 @@
 #include <dirent.h>
 #include <doors/ext.h>
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fd.h"
 #include "temp_dir.h"
 
 namespace doors::test {
@@ -136,6 +143,7 @@ std::string describe_drift(const ResourceSnapshot& before, const ResourceSnapsho
   }
   if (checks.fds)
     for (const auto& [fd, what] : after.fds) {
+      if (checks.excused && checks.excused(what)) continue;
       auto it = before.fds.find(fd);
       if (it == before.fds.end())
         out << "descriptor " << fd << " left open: " << what << "\n";
@@ -183,6 +191,37 @@ std::string wait_for_no_drift(const ResourceSnapshot& before, const LeakChecks& 
   }
 }
 
+std::map<unsigned, unsigned> unix_socket_peers() {
+  std::map<unsigned, unsigned> peers;
+  UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!nl.valid()) return peers;
+  struct {
+    nlmsghdr header;
+    unix_diag_req request;
+  } query{};
+  query.header.nlmsg_len = sizeof query;
+  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  query.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  query.request.sdiag_family = AF_UNIX;
+  query.request.udiag_states = ~0U;
+  query.request.udiag_show = UDIAG_SHOW_PEER;
+  if (::send(nl.get(), &query, sizeof query, 0) != static_cast<ssize_t>(sizeof query)) return peers;
+  alignas(nlmsghdr) char buf[65536];
+  for (;;) {
+    ssize_t got = ::recv(nl.get(), buf, sizeof buf, 0);
+    if (got <= 0) return peers;
+    int left = static_cast<int>(got);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return peers;
+      auto* msg = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+      int attrs = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *msg));
+      for (auto* a = reinterpret_cast<rtattr*>(msg + 1); RTA_OK(a, attrs); a = RTA_NEXT(a, attrs))
+        if (a->rta_type == UNIX_DIAG_PEER)
+          peers[msg->udiag_ino] = *static_cast<std::uint32_t*>(RTA_DATA(a));
+    }
+  }
+}
+
 std::vector<std::string> files_of_current_test() {
   std::vector<std::string> out;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -218,8 +257,8 @@ void TestLeakCheck::start() {
 
 std::string TestLeakCheck::finish(Deadline deadline) const {
   // The test thread's channels to doors that are gone now (see leak_check.h).
-  std::string drift = wait_for_no_drift(before_, default_checks(), deadline,
-                                        [] { doors_release_stale_channels(); });
+  std::string drift =
+      wait_for_no_drift(before_, default_checks(), deadline, [] { doors_release_channels(); });
   std::vector<std::string> dirs = temp_dirs_made();
   for (size_t i = temp_dirs_before_; i < dirs.size(); ++i)
     if (::access(dirs[i].c_str(), F_OK) == 0)

@@ -17,11 +17,13 @@
 // is not checked.
 //
 // libdoors keeps a call channel per (client thread, door) (a socket, its shuttle page and
-// argument arena: a descriptor and memfd mappings) and closes the ones whose door is gone lazily.
-// The test thread's channels to the doors of the test's servers therefore outlive the test by
-// design; the check has libdoors close them (doors_release_stale_channels) before it looks. A
-// channel to a door that is still served (the test left its descriptor open, or a server
-// running) stays, and is reported.
+// arenas: a descriptor and memfd mappings, in the client and in the server) for the thread's
+// life, and closes the ones whose door is gone lazily. The test thread's channels therefore
+// outlive the test's calls by design; both checks have libdoors close them
+// (doors_release_channels) before they look. The server check also leaves out the server's end
+// of a connection whose other end the test process still holds (a door descriptor a test keeps
+// across its server's stop, to see calls fail): that descriptor is the test's, and the test
+// process's own check reports it if the test never closes it.
 //
 // Releases that happen a moment later (a server closing its end, a thread finishing its exit)
 // are waited for: the snapshot is taken again until it matches or a deadline passes.
@@ -78,7 +80,14 @@ struct LeakChecks {
   bool rss = true;
   long rss_slack = kRssSlack;
   long rss_ceiling = kRssCeiling;
+  // When given: descriptors (by what they are) that are not counted, for the server check's
+  // connections whose other end the test process still holds (see check_server_leaks).
+  std::function<bool(const std::string& what)> excused;
 };
+
+// The inode of the peer of every connected Unix socket of this network namespace, by the inode
+// of the socket (NETLINK_SOCK_DIAG). Empty when the kernel cannot tell.
+std::map<unsigned, unsigned> unix_socket_peers();
 
 // The checks for this build: rss off under ASan and TSan (see above).
 LeakChecks default_checks();
