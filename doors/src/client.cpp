@@ -954,6 +954,15 @@ extern "C" DOORS_EXPORT void* doors_call_buffer(int fd, size_t size) noexcept {
   return block;
 }
 
+extern "C" DOORS_EXPORT int doors_release_channels(void) noexcept {
+  if (!t_client) return 0;  // this thread never called a door
+  ClientThread& t = *t_client;
+  int released = static_cast<int>(t.channels.size());
+  while (!t.channels.empty()) t.drop(t.channels.back());
+  t.parked.reset();
+  return released;
+}
+
 extern "C" DOORS_EXPORT int door_info(int fd, struct door_info* info) noexcept {
   NoCancel no_cancel;  // see sys.h
   if (info == nullptr) {

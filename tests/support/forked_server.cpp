@@ -1,5 +1,6 @@
 #include "forked_server.h"
 
+#include <doors/ext.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -12,7 +13,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <map>
+#include <set>
 #include <thread>
 
 namespace doors::test {
@@ -144,8 +148,13 @@ ForkedServer::ForkedServer(Body body) {
   std::uint32_t len = 0;
   if (read_exact(ready_fd_.get(), &len, sizeof len, deadline) && len <= kMaxPayload) {
     payload_.assign(len, '\0');
-    if (len == 0 || read_exact(ready_fd_.get(), payload_.data(), len, deadline))
+    if (len == 0 || read_exact(ready_fd_.get(), payload_.data(), len, deadline)) {
+      if (leak_check_enabled()) {
+        ready_snapshot_ = take_snapshot(pid_);
+        check_leaks_ = ready_snapshot_.complete;
+      }
       return ::testing::AssertionSuccess();
+    }
   }
   // Not ready: say why (its exit status, or that it hangs), and stop it.
   bool timed_out = errno == ETIMEDOUT;
@@ -194,6 +203,7 @@ ChildStatus ForkedServer::stop(Deadline deadline) {
       ADD_FAILURE() << "server " << pid_ << " died before teardown: it " << early.describe();
     return status_;
   }
+  if (check_leaks_) check_server_leaks(ready_snapshot_, "server " + std::to_string(pid_));
   ::kill(pid_, SIGTERM);
   status_ = wait_child(pid_, deadline);
   if (!status_.reaped) {
@@ -208,6 +218,45 @@ ChildStatus ForkedServer::stop(Deadline deadline) {
     ADD_FAILURE() << "server " << pid_ << " ended abnormally at teardown: it "
                   << status_.describe();
   return status_;
+}
+
+void ForkedServer::skip_leak_check(std::string_view reason) {
+  check_leaks_ = false;
+  std::printf("[ LEAK CHECK ] skipped for server %d: %.*s\n", static_cast<int>(pid_),
+              static_cast<int>(reason.size()), reason.data());
+}
+
+bool check_server_leaks(const ResourceSnapshot& ready, const std::string& who) {
+  // Threads are not compared (pools grow and keep their threads), nor children (not ours to
+  // reap): a server must give back every descriptor and mapping of its clients' connections,
+  // and its memory within the same slack as the test process.
+  // Resident memory is not compared either: the test servers' procedures allocate buffers as
+  // large as a call (up to 64 MiB), and once glibc frees such a block it raises its mmap
+  // threshold (up to 32 MiB), so that later blocks of that size come from its heap and stay
+  // resident after they are freed. Growth there says nothing about a leak.
+  LeakChecks checks = default_checks();
+  checks.threads = false;
+  checks.children = false;
+  checks.rss = false;
+  // Connections whose other end the test process holds are the test's (leak_check.h).
+  std::map<unsigned, unsigned> peers;
+  std::set<std::string> ours;
+  checks.excused = [&](const std::string& what) {
+    if (what.rfind("socket:[", 0) != 0) return false;
+    auto it = peers.find(static_cast<unsigned>(std::strtoul(what.c_str() + 8, nullptr, 10)));
+    return it != peers.end() && ours.count("socket:[" + std::to_string(it->second) + "]") != 0;
+  };
+  std::string drift = wait_for_no_drift(ready, checks, Deadline::in(kLeakPatience), [&] {
+    doors_release_channels();  // the test thread's, to this server too (leak_check.h)
+    peers = unix_socket_peers();
+    ours.clear();
+    for (const auto& [fd, what] : take_snapshot().fds) ours.insert(what);
+  });
+  if (drift.empty()) return true;
+  ADD_FAILURE() << who << " did not end the test with what it held when ready "
+                << "(tests/support/leak_check.h):\n"
+                << drift;
+  return false;
 }
 
 ForkedServer::~ForkedServer() {

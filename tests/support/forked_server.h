@@ -17,6 +17,7 @@
 
 #include "deadline.h"
 #include "fd.h"
+#include "leak_check.h"
 
 namespace doors::test {
 
@@ -109,8 +110,12 @@ class ForkedServer {
   // Waits for a child that ends by itself (a client process, say) and reaps it; no verdict, the
   // test judges the status. On timeout the child is killed (timed_out = true).
   ChildStatus wait_exit(Deadline deadline = Deadline::standard());
-  // Orderly teardown now (see the class comment); returns how the child ended.
+  // Orderly teardown now (see the class comment); returns how the child ended. In integration
+  // binaries it first checks that the server holds no descriptor or memfd mapping it did not
+  // hold when ready (leak_check.h): call it once the test has closed what it opened.
   ChildStatus stop(Deadline deadline = Deadline::standard());
+  // Opt-out of that check, with the reason (shown in the test's output).
+  void skip_leak_check(std::string_view reason);
 
  private:
   pid_t pid_ = -1;
@@ -118,7 +123,14 @@ class ForkedServer {
   std::string payload_;
   bool reaped_ = false;
   ChildStatus status_;
+  ResourceSnapshot ready_snapshot_;  // taken by wait_ready(), for stop()'s leak check
+  bool check_leaks_ = false;
 };
+
+// The server-side leak check (leak_check.h) of process `pid` against `ready` (its snapshot when
+// it got ready): its descriptors and memfd mappings back to that, within kLeakPatience. Adds a
+// failure naming what is left, and says whether there was none. `who` names the server.
+bool check_server_leaks(const ResourceSnapshot& ready, const std::string& who);
 
 // Runs `body` in a forked child and returns how the child ended; the child exits with what
 // `body` returns. When the deadline passes the child is killed (timed_out = true). For clients

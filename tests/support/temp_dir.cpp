@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -43,7 +44,21 @@ std::string current_test_name() {
   std::abort();
 }
 
+std::mutex& made_mutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: TempDirs may outlive main
+  return *mu;
+}
+std::vector<std::string>& made_paths() {
+  static auto* paths = new std::vector<std::string>;
+  return *paths;
+}
+
 }  // namespace
+
+std::vector<std::string> temp_dirs_made() {
+  std::lock_guard lock(made_mutex());
+  return made_paths();
+}
 
 Pipe Pipe::make() {
   int fds[2];
@@ -71,6 +86,8 @@ TempDir::TempDir() {
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) die("mkdtemp", tmpl);
   path_ = buf.data();
+  std::lock_guard lock(made_mutex());
+  made_paths().push_back(path_);
 }
 
 TempDir::~TempDir() {

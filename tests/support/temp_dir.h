@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace doors::test {
 
@@ -30,6 +31,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Every TempDir path this process made, in order (the leak check looks for the ones a test left).
+std::vector<std::string> temp_dirs_made();
 
 // The whole content of the file at `path` ("" when it cannot be read).
 std::string read_file(const std::string& path);

@@ -88,6 +88,17 @@ void *doors_call_buffer(int fd, size_t size) _DOORS_NOTHROW;
 void *doors_reply_buffer(size_t size) _DOORS_NOTHROW;
 
 /*
+ * Closes every call channel of the calling thread and unmaps the shared memory they kept; returns
+ * how many it closed. libdoors keeps one channel per (thread, door) for the thread's life and
+ * notices a dead one lazily: when a call through it fails, or when the thread opens its 16th
+ * channel. A long-lived thread that called short-lived doors, or a leak checker, calls this to
+ * get those descriptors and that memory back now (in the door's server too, which closes its
+ * end). The thread's next call to a door opens a new channel; a doors_call_buffer block
+ * becomes invalid.
+ */
+int doors_release_channels(void) _DOORS_NOTHROW;
+
+/*
  * A new descriptor of door fd, served by this process, that is a reference of its own: unlike a
  * dup(2) of fd (or fd passed in a message, which shares fd's reference, see DEVIATIONS.md), the
  * door's DOOR_UNREF count sees it separately. For a server that hands a door out and keeps its

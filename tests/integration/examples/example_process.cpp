@@ -250,11 +250,24 @@ ExampleServer::ExampleServer(const std::string& binary, const std::string& path,
   auto ready = process_.wait_ready();
   ready_ = static_cast<bool>(ready);
   if (!ready_) ADD_FAILURE() << binary << ": " << ready.message();
+  if (ready_ && leak_check_enabled()) {
+    ready_snapshot_ = take_snapshot(process_.pid());
+    check_leaks_ = ready_snapshot_.complete;
+  }
+}
+
+void ExampleServer::skip_leak_check(std::string_view reason) {
+  check_leaks_ = false;
+  std::printf("[ LEAK CHECK ] skipped for server %d: %.*s\n", static_cast<int>(process_.pid()),
+              static_cast<int>(reason.size()), reason.data());
 }
 
 ChildStatus ExampleServer::stop(bool keep_file, Deadline deadline) {
   if (stopped_) return process_.status();
   stopped_ = true;
+  if (check_leaks_)
+    check_server_leaks(ready_snapshot_,
+                       "server " + std::to_string(process_.pid()) + " (" + path_ + ")");
   ChildStatus s = process_.signal_and_reap(SIGTERM, deadline);
   EXPECT_TRUE(s.exited_with(0)) << "server " << process_.pid() << " " << s.describe()
                                 << "; stderr: " << process_.err();

@@ -21,6 +21,7 @@
 #include "deadline.h"
 #include "fd.h"
 #include "forked_server.h"
+#include "leak_check.h"
 
 namespace doors::test {
 
@@ -108,14 +109,20 @@ class ExampleServer {
 
   // SIGTERM; expects exit status 0 within the deadline and the file at path() gone (unless
   // keep_file: the test made the file before the server started). Returns how it ended. Once
-  // only: a second stop() just returns the status.
+  // only: a second stop() just returns the status. In integration binaries it first checks that
+  // the server holds no descriptor or memfd mapping it did not hold when ready (leak_check.h):
+  // call it once the test has closed what it opened.
   ChildStatus stop(bool keep_file = false, Deadline deadline = Deadline::standard());
+  // Opt-out of that check, with the reason (shown in the test's output).
+  void skip_leak_check(std::string_view reason);
 
  private:
   std::string path_;
   ExampleProcess process_;
   bool ready_ = false;
   bool stopped_ = false;
+  ResourceSnapshot ready_snapshot_;  // for stop()'s leak check
+  bool check_leaks_ = false;
 };
 
 // The built binaries (paths come from CMake).
