@@ -97,6 +97,20 @@ int open_descriptors(pid_t pid) {
   return n;
 }
 
+// A door served by a forked server that set `limit` to `value` first, attached in a directory
+// every user may search (some tests call it as another user).
+struct LimitedDoor {
+  LimitedDoor(int limit, std::uint64_t value, door_server_procedure_t* proc) {
+    dir.chmod(0755);
+    ServeOptions options;
+    options.setup = [limit, value] { doors_setlimit(limit, value); };
+    server = fork_door_server(path, proc, options);
+  }
+  TempDir dir;
+  std::string path = dir.file("door");
+  std::unique_ptr<ForkedServer> server;
+};
+
 // --- the knobs ---------------------------------------------------------------------------------
 
 struct LimitValues {
@@ -166,13 +180,9 @@ TEST(Limits, PoolThreads_PoolStopsGrowingAndWaitingCallsRunLater) {
   Pipe gate = Pipe::make();
   g_shared = shared;
   g_gate = gate.read_end.get();
-  TempDir dir;
-  std::string path = dir.file("door");
-  ServeOptions options;
-  options.setup = [] { doors_setlimit(DOORS_LIMIT_POOL_THREADS, kBound); };
-  auto server = fork_door_server(path, gated_proc, options);
-  ASSERT_NE(server, nullptr);
-  UniqueFd door = open_door(path);
+  LimitedDoor served(DOORS_LIMIT_POOL_THREADS, kBound, gated_proc);
+  ASSERT_NE(served.server, nullptr);
+  UniqueFd door = open_door(served.path);
   ASSERT_TRUE(door.valid());
 
   std::vector<std::unique_ptr<Async<CallOutcome>>> calls;
@@ -250,13 +260,9 @@ int exhaust_as_nobody(const std::string& path, int report_fd, int command_fd) {
 TEST(Limits, UidConnections_OverTheLimitThatUserGetsEAGAINOthersAreServed) {
   REQUIRE_ROOT();
   constexpr int kLimit = 6;
-  TempDir dir;
-  dir.chmod(0755);
-  std::string path = dir.file("door");
-  ServeOptions options;
-  options.setup = [] { doors_setlimit(DOORS_LIMIT_UID_CONNECTIONS, kLimit); };
-  auto server = fork_door_server(path, transform_proc, options);
-  ASSERT_NE(server, nullptr);
+  LimitedDoor served(DOORS_LIMIT_UID_CONNECTIONS, kLimit, transform_proc);
+  ASSERT_NE(served.server, nullptr);
+  const std::string& path = served.path;
   Pipe report = Pipe::make();
   Pipe command = Pipe::make();
 
@@ -332,13 +338,9 @@ TEST(Limits, UidConnections_ThreadsBeyondTheLimitGetEAGAINAndTheDoorStaysUsable)
   REQUIRE_ROOT();
   constexpr int kLimit = 4;  // one door descriptor and three channels
   constexpr int kThreads = 8;
-  TempDir dir;
-  dir.chmod(0755);
-  std::string path = dir.file("door");
-  ServeOptions options;
-  options.setup = [] { doors_setlimit(DOORS_LIMIT_UID_CONNECTIONS, kLimit); };
-  auto server = fork_door_server(path, transform_proc, options);
-  ASSERT_NE(server, nullptr);
+  LimitedDoor served(DOORS_LIMIT_UID_CONNECTIONS, kLimit, transform_proc);
+  ASSERT_NE(served.server, nullptr);
+  const std::string& path = served.path;
   Pipe report = Pipe::make();
 
   ForkedServer nobody([&](ForkedServer::Child&) {
@@ -359,13 +361,9 @@ TEST(Limits, UidConnections_ThreadsBeyondTheLimitGetEAGAINAndTheDoorStaysUsable)
 // --- bytes of one call: the arena --------------------------------------------------------------
 
 TEST(Limits, ArenaBytes_LargerCallFailsWithE2BIGAndSmallerOnesGoOn) {
-  TempDir dir;
-  std::string path = dir.file("door");
-  ServeOptions options;
-  options.setup = [] { doors_setlimit(DOORS_LIMIT_ARENA_BYTES, 8u << 20); };
-  auto server = fork_door_server(path, digest_proc, options);
-  ASSERT_NE(server, nullptr);
-  UniqueFd door = open_door(path);
+  LimitedDoor served(DOORS_LIMIT_ARENA_BYTES, 8u << 20, digest_proc);
+  ASSERT_NE(served.server, nullptr);
+  UniqueFd door = open_door(served.path);
   ASSERT_TRUE(door.valid());
   std::string small(4u << 20, 's');
   std::string large(16u << 20, 'L');
@@ -447,13 +445,10 @@ TEST(Slowloris, ThousandsOfSilentConnections_OtherUsersAreServed) {
   REQUIRE_ROOT();
   constexpr int kLimit = 1000;
   constexpr int kFlood = 3000;
-  TempDir dir;
-  dir.chmod(0755);
-  std::string path = dir.file("door");
-  ServeOptions options;
-  options.setup = [] { doors_setlimit(DOORS_LIMIT_UID_CONNECTIONS, kLimit); };
-  auto server = fork_door_server(path, transform_proc, options);
-  ASSERT_NE(server, nullptr);
+  LimitedDoor limited(DOORS_LIMIT_UID_CONNECTIONS, kLimit, transform_proc);
+  ASSERT_NE(limited.server, nullptr);
+  const std::string& path = limited.path;
+  ForkedServer* server = limited.server.get();
   UniqueFd door = open_door(path);
   ASSERT_TRUE(door.valid());
   ASSERT_EQ(call_door(door.get(), "warm").rc, 0);
@@ -489,8 +484,10 @@ TEST(Slowloris, ThousandsOfSilentConnections_OtherUsersAreServed) {
   EXPECT_EQ(served, 200);
   EXPECT_EQ(through_fresh.rc, 0) << "a new descriptor for another user: "
                                  << std::strerror(through_fresh.err);
-  // The server holds exactly the quota's worth of the flood (+ the fresh descriptor and slack).
-  EXPECT_GE(flooded_fds, baseline_fds + kLimit);
+  // The server holds the quota's worth of the flood (+ the fresh descriptor and slack). The
+  // baseline may still count the warm-up handshake's connection, which the server closes just
+  // after answering it: hence the - 1.
+  EXPECT_GE(flooded_fds, baseline_fds + kLimit - 1);
   EXPECT_LE(flooded_fds, baseline_fds + kLimit + 8);
   Deadline deadline = Deadline::standard();
   int after = open_descriptors(server->pid());
