@@ -3,13 +3,19 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <door.h>
+#include <doors/ext.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "door_support.h"
+#include "raw_wire.h"
 #include "tester_server.h"
 
 namespace doors::test {
@@ -201,6 +207,100 @@ TEST_F(Hostile, HugeFloatListCount_Error) {
       0xfffffffd00000001ull,  // List(Float64) of 2^29 - 1 elements, in a 2-word segment
   };
   expect_error(request_header(kSumList) + one_segment(words), Code::kInternal);
+}
+
+// A request for sumList with `n` values 0, 1, ..., n-1: header and flat message bytes.
+std::string sum_list_request(unsigned n) {
+  capnp::MallocMessageBuilder message;
+  auto values = message.initRoot<rt::Tester::SumListParams>().initValues(n);
+  for (unsigned i = 0; i < n; ++i) values.set(i, i);
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  auto bytes = words.asChars();
+  return request_header(kSumList) + std::string(bytes.begin(), bytes.size());
+}
+
+// The typed layer reads arguments larger than DOORS_INLINE_DATA_MAX in place, in the client's
+// shared memory, so a hostile client can rewrite a Cap'n Proto message while the server decodes
+// it: header, segment table, pointers and data. A raw client (raw_wire.h) with an arena of its own
+// does exactly that. Every call must still get a reply or a typed error, never a crash or a hang,
+// and the server must serve correctly once the rewriting stops.
+TEST_F(Hostile, MessageRewrittenWhileTheServerReadsIt_ReplyOrTypedErrorNeverACrash) {
+  using namespace raw;
+  constexpr unsigned kValues = 16384;  // 128 KiB of Float64: larger than inline data
+  const std::string request = sum_list_request(kValues);
+  ASSERT_GT(request.size(), size_t{DOORS_INLINE_DATA_MAX});
+  ASSERT_EQ(request.size() % 8, 0u);
+  const size_t arena_bytes = (request.size() + 4095) / 4096 * 4096;
+  UniqueFd arena(::memfd_create("rewritten-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  ASSERT_TRUE(arena.valid());
+  ASSERT_EQ(::ftruncate(arena.get(), static_cast<off_t>(arena_bytes)), 0);
+  ASSERT_EQ(::fcntl(arena.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+  void* map = ::mmap(nullptr, arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, arena.get(), 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto* words = static_cast<std::atomic<std::uint64_t>*>(map);
+  UniqueFd primary = hello(f.path);
+  ASSERT_TRUE(primary.valid());
+  UniqueFd channel = attach(primary.get());
+  ASSERT_TRUE(channel.valid());
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> rewrites{0};
+  const size_t nwords = request.size() / 8;
+  std::thread rewriter([&] {
+    std::uint64_t x = 0x9e3779b97f4a7c15ull;
+    while (!stop.load(std::memory_order_relaxed)) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      // Half of them in the first words (header, segment table, root and list pointers).
+      size_t at = (x & 1) ? (x >> 8) % 8 : (x >> 8) % nwords;
+      words[at].fetch_xor(x >> 3, std::memory_order_relaxed);
+      rewrites.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  int replies = 0, errors = 0;
+  std::string failure;
+  for (int i = 0; i < 300 && failure.empty(); ++i) {
+    // Word by word and atomically, as the rewriter writes: the two threads race on purpose.
+    for (size_t k = 0; k < nwords; ++k) {
+      std::uint64_t w;
+      std::memcpy(&w, request.data() + 8 * k, 8);
+      words[k].store(w, std::memory_order_relaxed);
+    }
+    // Every other call waits for some rewrites to land before it goes out (however the threads
+    // are scheduled); all of them are rewritten while the server reads them.
+    std::uint64_t before = rewrites.load();
+    while (i % 2 == 0 && rewrites.load() < before + 8) std::this_thread::yield();
+    std::uint16_t flags = detail::kDataInArena | (i == 0 ? detail::kNewArena : 0);
+    std::vector<int> fds;
+    if (i == 0) fds.push_back(arena.get());
+    int err =
+        send_raw(channel.get(),
+                 raw::message(raw::header(FrameKind::kCall, flags, 0, request.size(), 0)), fds);
+    if (err != 0) {
+      failure = std::string("send: ") + std::strerror(err);
+      break;
+    }
+    Incoming in = receive(channel.get(), Deadline::standard());
+    wire::Header h{};
+    if (in.outcome != Incoming::kMessage || in.frame.kind != FrameKind::kReply ||
+        in.bytes.size() < sizeof(Frame) + sizeof h) {
+      failure = "call " + std::to_string(i) + ": " + in.describe();
+      break;
+    }
+    std::memcpy(&h, in.bytes.data() + sizeof(Frame), sizeof h);
+    (h.kind == static_cast<uint16_t>(wire::Kind::kError) ? errors : replies)++;
+  }
+  stop.store(true);
+  rewriter.join();
+  ::munmap(map, arena_bytes);
+  EXPECT_EQ(failure, "");
+  EXPECT_GT(errors, 0) << "the rewriting never reached the decoder";
+  std::printf("[ rewrite  ] %d calls, %llu rewrites: %d replies, %d typed errors\n",
+              replies + errors, static_cast<unsigned long long>(rewrites.load()), replies, errors);
+
+  RawReply clean = raw_call(f.client.fd(), request);
+  ASSERT_EQ(clean.rc, 0) << std::strerror(clean.err);
+  EXPECT_FALSE(clean.is_error) << clean.text;
+  EXPECT_EQ(f.client.add(20, 22)->getSum(), 42) << "the server stopped serving";
 }
 
 TEST_F(Hostile, ManyCallsAfterGarbage_ServerStillServes) {
