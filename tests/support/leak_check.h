@@ -29,8 +29,9 @@
 // are waited for: the snapshot is taken again until it matches or a deadline passes.
 //
 // Resident memory. It cannot be expected to come back exactly: malloc keeps freed memory in its
-// arenas and caches, a thread's first call to malloc makes an arena of its own, and pages of the
-// heap touched once stay resident. kRssSlack (8 MiB) is the growth tolerated per test: a test
+// arenas and caches (the snapshot of the test process calls malloc_trim first, which gives most
+// of it back), a thread's first call to malloc makes an arena of its own, and pages of the heap
+// touched once stay resident. kRssSlack (8 MiB) is the growth tolerated per test: a test
 // that leaks a megabyte a call in a loop, or keeps a large arena mapped, exceeds it; allocator
 // noise of a few hundred KiB does not. kRssCeiling bounds the whole process. Under ASan freed
 // memory sits in the quarantine (256 MiB by default) and TSan keeps shadow and metadata for
