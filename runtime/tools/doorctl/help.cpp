@@ -86,9 +86,11 @@ DESCRIPTION
     Prints door_info(3C) in words (the server's pid, the door's attributes and unique id), the
     server's command line, and the server process's figures from libdoors: server threads
     (busy and idle), client connections, doors and attachments it serves, shared memory mapped
-    for arguments and results, and the calls this door has taken. For a typed door also its
-    interface, the server program and version, whether it is serving or draining, its uptime
-    and the thread pool's bounds.
+    for arguments and results, and the calls this door has taken. Once the server has hit one
+    of its limits (doors/SECURITY.md), a "limits" line counts the connections and calls it
+    refused and the times its pool was full. For a typed door also its interface, the server
+    program and version, whether it is serving or draining, its uptime and the thread pool's
+    bounds.
 
 OUTPUT
     One "name  value" line per fact; with --json one object (see docs/doorctl.md).
