@@ -168,6 +168,28 @@ TEST(Limits, EnvironmentVariables_SetThemAndNonsenseIsIgnored) {
   EXPECT_EQ(v.uid_connections, 4096u);
 }
 
+// A server holds a descriptor per client connection: its first door_create raises the soft
+// descriptor limit to the hard one (at most 1 Mi), or the historical 1024 would let one user
+// exhaust it long before the per-uid limit protects anyone (SECURITY.md, DEVIATIONS.md 13).
+TEST(Limits, FirstDoorCreate_RaisesTheSoftDescriptorLimitToTheHardOne) {
+  Pipe report = Pipe::make();
+  ChildStatus st = run_in_child([&] {
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < 512) return 1;
+    rlim_t hard = rl.rlim_max;
+    rl.rlim_cur = 256;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) return 2;
+    if (door_create(transform_proc, nullptr, 0) < 0) return 3;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 4;
+    rlim_t expected[2] = {hard < (rlim_t{1} << 20) ? hard : rlim_t{1} << 20, rl.rlim_cur};
+    return write_all(report.write_end.get(), expected, sizeof expected) ? 0 : 5;
+  });
+  ASSERT_TRUE(st.exited_with(0)) << st.describe();
+  rlim_t got[2] = {};
+  ASSERT_TRUE(read_exact(report.read_end.get(), got, sizeof got, Deadline::standard()));
+  EXPECT_EQ(got[1], got[0]) << "the soft limit after door_create";
+}
+
 // --- threads per pool --------------------------------------------------------------------------
 
 // With the pool bounded at 3 threads and 8 callers blocked in the procedure, only 3 run at once;
